@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/** Where an energy figure came from. Estimates are never mixed silently with measurements. */
+export const ENERGY_SOURCES = ['counter', 'power-integral', 'estimate'] as const;
+export type EnergySource = (typeof ENERGY_SOURCES)[number];
+
+export const QualityWarningSchema = z.strictObject({
+  code: z.string(),
+  severity: z.enum(['info', 'warn', 'fail']),
+  message: z.string(),
+  device_id: z.string().nullable(),
+});
+export type QualityWarning = z.infer<typeof QualityWarningSchema>;
+
+export const DeviceEnergySchema = z.strictObject({
+  device_id: z.string(),
+  kind: z.enum(['gpu', 'cpu', 'dram', 'other']),
+  name: z.string(),
+  sampler: z.string(),
+  source: z.enum(ENERGY_SOURCES),
+  energy_j: z.number().nonnegative(),
+  baseline_power_w: z.number().nonnegative().nullable(),
+  baseline_j: z.number().nonnegative().nullable(),
+  adjusted_j: z.number().nonnegative().nullable(),
+  mean_power_w: z.number().nonnegative().nullable(),
+  peak_power_w: z.number().nonnegative().nullable(),
+  /** Power-integral energy over the same window, when the primary source is the counter. */
+  cross_check_j: z.number().nonnegative().nullable(),
+  disagreement_pct: z.number().nullable(),
+});
+export type DeviceEnergy = z.infer<typeof DeviceEnergySchema>;
+
+export const BaselineInfoSchema = z.strictObject({
+  taken_at_utc: z.string(),
+  duration_s: z.number().nonnegative(),
+  from_cache: z.boolean(),
+  age_s: z.number().nonnegative(),
+  power_w: z.record(z.string(), z.number().nonnegative()),
+  temperature_c: z.record(z.string(), z.number()).optional(),
+});
+export type BaselineInfo = z.infer<typeof BaselineInfoSchema>;
+
+export const EnergyMeasurementSchema = z.strictObject({
+  window_s: z.number().nonnegative(),
+  devices: z.array(DeviceEnergySchema),
+  total: z.strictObject({
+    /** Sum over measured (counter or power-integral) devices. */
+    measured_j: z.number().nonnegative(),
+    /** Sum over estimated devices, reported apart. */
+    estimated_j: z.number().nonnegative(),
+    baseline_j: z.number().nonnegative().nullable(),
+    adjusted_j: z.number().nonnegative().nullable(),
+  }),
+  baseline: BaselineInfoSchema.nullable(),
+  quality: z.strictObject({
+    ok: z.boolean(),
+    warnings: z.array(QualityWarningSchema),
+    counter_updates: z.number().int().nonnegative().nullable(),
+    counter_wraps: z.number().int().nonnegative(),
+    counter_regressions: z.number().int().nonnegative(),
+    max_sample_gap_ms: z.number().nonnegative().nullable(),
+    throttled: z.boolean(),
+  }),
+});
+export type EnergyMeasurement = z.infer<typeof EnergyMeasurementSchema>;

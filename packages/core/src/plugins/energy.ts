@@ -1,0 +1,76 @@
+import type { BaselineInfo, EnergyMeasurement } from '../energy/measurement.js';
+
+export type DeviceKind = 'gpu' | 'cpu' | 'dram' | 'other';
+
+export interface DeviceInfo {
+  /** Stable within a run, e.g. `gpu0`, `cpu-package-0`. */
+  id: string;
+  kind: DeviceKind;
+  name: string;
+  uuid?: string;
+  index?: number;
+}
+
+export interface ProbeResult {
+  available: boolean;
+  /** Why not, in words a user understands. */
+  reason?: string;
+  fix?: string;
+  devices: DeviceInfo[];
+  /** Per-device notes, e.g. `counter unsupported: falling back to power polling`. */
+  notes?: string[];
+}
+
+/** One timestamped reading of one device. Counters are cumulative millijoules. */
+export interface EnergyReading {
+  tMonoNs: bigint;
+  energyMj?: number;
+  powerW?: number;
+  temperatureC?: number;
+  smClockMhz?: number;
+  throttleReasons?: number;
+  memoryUsedBytes?: number;
+  utilisationPct?: number;
+}
+
+export interface DeviceTrace {
+  device: DeviceInfo;
+  /** `counter`: energyMj is authoritative; `power`: integrate powerW; `estimate`: modelled. */
+  source: 'counter' | 'power' | 'estimate';
+  readings: EnergyReading[];
+}
+
+export interface SamplerTrace {
+  sampler: string;
+  intervalMs: number;
+  devices: DeviceTrace[];
+}
+
+/** One energy source (NVML, RAPL, CPU estimate). Implementations: @llem/energy. */
+export interface EnergySampler {
+  readonly name: string;
+  readonly estimated: boolean;
+  probe(): Promise<ProbeResult>;
+  start(): Promise<void>;
+  stop(): Promise<SamplerTrace>;
+}
+
+export interface MeasurementWindowNs {
+  startNs: bigint;
+  endNs: bigint;
+}
+
+/**
+ * Runs samplers around a workload and integrates energy over its measurement window.
+ * Implementations: @llem/energy's `SamplingEnergyMeter`.
+ */
+export interface EnergyMeter {
+  probe(): Promise<ProbeResult[]>;
+  /** Idle power per device, measured or from a fresh cache. */
+  baseline(options: { durationS: number; ttlS: number; signal?: AbortSignal }): Promise<BaselineInfo | null>;
+  start(): Promise<void>;
+  stop(): Promise<SamplerTrace[]>;
+  integrate(traces: readonly SamplerTrace[], window: MeasurementWindowNs, baseline: BaselineInfo | null): EnergyMeasurement;
+  /** Current GPU temperatures, for cool-down gaps between experiments. */
+  temperatures?(): Promise<Record<string, number>>;
+}

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { ExperimentState } from './experiment-state.js';
+
+/**
+ * Is a process alive? `kill(pid, 0)` succeeding or failing with EPERM both mean it exists
+ * (EPERM: it belongs to someone else). Only ESRCH means gone.
+ */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !isZombie(pid);
+}
+
+/** A zombie has exited and only waits to be reaped: dead for our purposes. Linux only. */
+export function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state letter follows the parenthesised command name, which may itself contain ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export type StaleVerdict = { stale: false } | { stale: true; reason: string };
+
+/**
+ * A `measuring`, not-yet-failed state is stale when its process is gone. A state recorded on
+ * another host cannot be checked from here, so it is never declared stale.
+ */
+export function staleVerdict(
+  state: ExperimentState,
+  alive: (pid: number) => boolean = isProcessAlive,
+  localHost: string = hostname(),
+): StaleVerdict {
+  if (state.phase !== 'measuring' || state.failed) return { stale: false };
+  if (state.subprocessPid === null) {
+    return { stale: true, reason: 'Stale: measuring without a recorded process (llem stopped before the workload started).' };
+  }
+  if (state.hostName !== null && state.hostName !== localHost) return { stale: false };
+  if (alive(state.subprocessPid)) return { stale: false };
+  return {
+    stale: true,
+    reason: `Stale: workload process ${state.subprocessPid} is no longer running (llem or the workload died).`,
+  };
+}

@@ -1,0 +1,5 @@
+/**
+ * Behavioural contract suites that every implementation runs (ours and third parties').
+ * Import from `@llem/core/testing` inside a vitest test file.
+ */
+export {};
