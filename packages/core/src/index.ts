@@ -21,3 +21,4 @@ export * from './state/experiment-state.js';
 export * from './state/liveness.js';
 export * from './state/phase.js';
 export * from './state/store.js';
+export * from './results/experiment-result.js';
