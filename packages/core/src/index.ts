@@ -13,6 +13,7 @@ export * from './hash/config-hash.js';
 export * from './hash/jcs.js';
 export * from './plugins/backend.js';
 export * from './plugins/energy.js';
+export * from './plugins/registry.js';
 export * from './plugins/runner.js';
 export * from './protocol/events.js';
 export * from './results/workload-result.js';
