@@ -5,6 +5,7 @@ import {
   type BackendContext,
   BackendError,
   type BackendPlugin,
+  buildSubprocessEnv,
   type CollectContext,
   definePlugin,
   type LaunchPlan,
@@ -28,16 +29,6 @@ export type EchoConfig = z.infer<typeof EchoConfigSchema>;
 const workloadScript = fileURLToPath(new URL('../bin/echo-workload.mjs', import.meta.url));
 const CONFIG_FILE = 'echo-config.json';
 
-/** Only what a workload needs; llem's own environment is not inherited. */
-function workloadEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const key of ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR']) {
-    const value = process.env[key];
-    if (value !== undefined) env[key] = value;
-  }
-  return env;
-}
-
 export function createEchoBackend(): BackendPlugin<EchoConfig> {
   return {
     name: 'echo',
@@ -54,7 +45,7 @@ export function createEchoBackend(): BackendPlugin<EchoConfig> {
         files: [{ path: CONFIG_FILE, content: JSON.stringify(payload) }],
         spec: {
           argv: [process.execPath, workloadScript, join(ctx.workDir, CONFIG_FILE), ctx.workDir],
-          env: workloadEnv(),
+          env: buildSubprocessEnv(),
           cwd: ctx.workDir,
           graceMs: 2000,
           label: `echo ${ctx.experimentId}`,
