@@ -1,6 +1,7 @@
 export * from './clock.js';
 export * from './config/experiment.js';
 export * from './config/issues.js';
+export * from './config/load.js';
 export * from './config/resolve.js';
 export * from './config/study.js';
 export * from './config/suggest.js';
