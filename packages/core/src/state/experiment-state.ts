@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { type Clock, isoUtc, systemClock } from '../clock.js';
+import { StateStoreError } from '../errors.js';
 import { sanitizeExperimentId } from '../security/ids.js';
 import { assertTransition, EXPERIMENT_PHASES, type ExperimentPhase } from './phase.js';
 
@@ -18,7 +19,10 @@ export const ExperimentStateSchema = z.strictObject({
   phase: z.enum(EXPERIMENT_PHASES),
   failed: z.boolean(),
   failureKind: z.enum(FAILURE_KINDS).nullable(),
-  configHash: z.string().regex(/^[0-9a-f]{16}$/).nullable(),
+  configHash: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .nullable(),
   errorMessage: z.string().nullable(),
   createdAt: isoUtcString,
   startedAt: isoUtcString.nullable(),
@@ -72,7 +76,11 @@ export function createState(
  * Moves to `to` if the phase table allows it (the `failed` flag does not change the rules).
  * Entering `measuring` stamps `startedAt`. Returns a new state; the input is untouched.
  */
-export function transition(state: ExperimentState, to: ExperimentPhase, clock: Clock = systemClock): ExperimentState {
+export function transition(
+  state: ExperimentState,
+  to: ExperimentPhase,
+  clock: Clock = systemClock,
+): ExperimentState {
   assertTransition(state.phase, to);
   const now = isoUtc(clock.now());
   return {
@@ -90,7 +98,13 @@ export function markFailed(
   kind: FailureKind = 'error',
   clock: Clock = systemClock,
 ): ExperimentState {
-  return { ...state, failed: true, failureKind: kind, errorMessage: message, lastUpdated: isoUtc(clock.now()) };
+  return {
+    ...state,
+    failed: true,
+    failureKind: kind,
+    errorMessage: message,
+    lastUpdated: isoUtc(clock.now()),
+  };
 }
 
 /** Records the workload process that owns this state, for stale detection later. */
@@ -100,10 +114,70 @@ export function withProcess(
   clock: Clock = systemClock,
   host: string = hostname(),
 ): ExperimentState {
-  return { ...state, subprocessPid: pid, hostName: pid === null ? null : host, lastUpdated: isoUtc(clock.now()) };
+  return {
+    ...state,
+    subprocessPid: pid,
+    hostName: pid === null ? null : host,
+    lastUpdated: isoUtc(clock.now()),
+  };
 }
 
 /** A state is finished when it is done and not failed: nothing left to measure. */
 export function isComplete(state: ExperimentState): boolean {
   return state.phase === 'done' && !state.failed;
+}
+
+/**
+ * Turns a stored record (JSON text) back into a state, or throws StateStoreError naming `where`
+ * (a file or row): unreadable JSON, a newer schemaVersion, a schema mismatch, or a record that
+ * belongs to another experiment.
+ */
+export function parseStoredState(text: string, where: string, expectedId?: string): ExperimentState {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new StateStoreError(
+      `Corrupt state record ${where}: not valid JSON (${(error as Error).message}).`,
+      {
+        fix: 'Delete the record (`llem state delete <id>`) and run the experiment again.',
+        cause: error,
+      },
+    );
+  }
+  const version = (raw as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (typeof version === 'number' && version > STATE_SCHEMA_VERSION) {
+    throw new StateStoreError(
+      `State record ${where} has schemaVersion ${version}, newer than this llem understands (${STATE_SCHEMA_VERSION}).`,
+      { fix: 'Upgrade llem, or use a separate state directory for the older version.' },
+    );
+  }
+  const parsed = ExperimentStateSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const detail = first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'invalid';
+    throw new StateStoreError(`Corrupt state record ${where}: ${detail}.`, {
+      fix: 'Delete the record (`llem state delete <id>`) and run the experiment again.',
+    });
+  }
+  if (expectedId !== undefined && parsed.data.experimentId !== expectedId) {
+    throw new StateStoreError(
+      `State record ${where} belongs to experiment '${parsed.data.experimentId}', not '${expectedId}'.`,
+      { fix: 'The record was copied or renamed by hand; delete it or restore its original name.' },
+    );
+  }
+  return parsed.data;
+}
+
+/** Checks a state before a store writes it: unsafe id -> ConfigError, schema mismatch -> StateStoreError. */
+export function assertStorableState(state: ExperimentState): ExperimentState {
+  sanitizeExperimentId(state.experimentId);
+  const parsed = ExperimentStateSchema.safeParse(state);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new StateStoreError(
+      `Refusing to store an invalid state for '${state.experimentId}': ${first?.path.join('.') || '(root)'}: ${first?.message}.`,
+    );
+  }
+  return parsed.data;
 }

@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { ExperimentState } from './experiment-state.js';
+import type { Clock } from '../clock.js';
+import { StateConflictError } from '../errors.js';
+import { type ExperimentState, markFailed } from './experiment-state.js';
+import type { StateStore } from './store.js';
 
 /**
  * Is a process alive? `kill(pid, 0)` succeeding or failing with EPERM both mean it exists
  * (EPERM: it belongs to someone else). Only ESRCH means gone.
  */
-export function isProcessAlive(pid: number): boolean {
+export function isProcessAlive(pid: number, kill: (pid: number, signal: 0) => void = process.kill): boolean {
   try {
-    process.kill(pid, 0);
+    kill(pid, 0);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
@@ -39,7 +42,10 @@ export function staleVerdict(
 ): StaleVerdict {
   if (state.phase !== 'measuring' || state.failed) return { stale: false };
   if (state.subprocessPid === null) {
-    return { stale: true, reason: 'Stale: measuring without a recorded process (llem stopped before the workload started).' };
+    return {
+      stale: true,
+      reason: 'Stale: measuring without a recorded process (llem stopped before the workload started).',
+    };
   }
   if (state.hostName !== null && state.hostName !== localHost) return { stale: false };
   if (alive(state.subprocessPid)) return { stale: false };
@@ -47,4 +53,41 @@ export function staleVerdict(
     stale: true,
     reason: `Stale: workload process ${state.subprocessPid} is no longer running (llem or the workload died).`,
   };
+}
+
+export interface CleanupStaleOptions {
+  isProcessAlive?: (pid: number) => boolean;
+  hostName?: string;
+  clock?: Clock;
+}
+
+/**
+ * The shared body of `StateStore.cleanupStale()`: every `measuring`, not-failed state whose
+ * process is gone is marked failed (kind `stale`). Corrupt records are skipped here (load/list
+ * still report them); a state another writer changed meanwhile is re-checked once.
+ */
+export async function cleanupStaleStates(
+  store: StateStore,
+  options: CleanupStaleOptions = {},
+): Promise<string[]> {
+  const alive = options.isProcessAlive ?? isProcessAlive;
+  const host = options.hostName ?? hostname();
+  const cleaned: string[] = [];
+  const candidates = await store.list({ phase: 'measuring', failed: false }, { onCorrupt: () => {} });
+  for (const candidate of candidates) {
+    let state: ExperimentState | null = candidate;
+    for (let attempt = 0; attempt < 2 && state; attempt++) {
+      const verdict = staleVerdict(state, alive, host);
+      if (!verdict.stale) break;
+      try {
+        await store.save(markFailed(state, verdict.reason, 'stale', options.clock));
+        cleaned.push(state.experimentId);
+        break;
+      } catch (error) {
+        if (!(error instanceof StateConflictError)) throw error;
+        state = await store.load(state.experimentId);
+      }
+    }
+  }
+  return cleaned;
 }

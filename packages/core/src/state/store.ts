@@ -1,5 +1,8 @@
-import type { ExperimentPhase } from './phase.js';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import type { Clock } from '../clock.js';
 import type { ExperimentState } from './experiment-state.js';
+import type { ExperimentPhase } from './phase.js';
 
 export interface StateFilter {
   phase?: ExperimentPhase;
@@ -20,7 +23,11 @@ export interface ListOptions {
 export interface StateStore {
   readonly name: string;
   /** Creates and stores a fresh state; fails if one with this id exists. */
-  create(experimentId: string, configHash?: string | null, options?: { studyId?: string | null; cycle?: number | null }): Promise<ExperimentState>;
+  create(
+    experimentId: string,
+    configHash?: string | null,
+    options?: { studyId?: string | null; cycle?: number | null },
+  ): Promise<ExperimentState>;
   /** The stored state, or null when absent. A corrupt record throws StateStoreError naming it. */
   load(experimentId: string): Promise<ExperimentState | null>;
   /**
@@ -36,4 +43,27 @@ export interface StateStore {
   /** Marks stale `measuring` states failed (kind `stale`); returns their ids. */
   cleanupStale(): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** Options every bundled store accepts; injectable so stale detection and timestamps are testable. */
+export interface StateStoreEnvironment {
+  clock?: Clock;
+  /** Liveness check for `cleanupStale` (default: `kill(pid, 0)`, EPERM counts as alive). */
+  isProcessAlive?: (pid: number) => boolean;
+  /** This machine's name, compared with a state's `hostName` (default: `os.hostname()`). */
+  hostName?: string;
+}
+
+export const STATE_DIR_ENV = 'LLEM_STATE_DIR';
+
+/**
+ * Where stores keep state by default: `$LLEM_STATE_DIR`, else `$XDG_STATE_HOME/llenergymeasure`,
+ * else `~/.local/state/llenergymeasure` (XDG base-dir spec: a relative XDG path is ignored).
+ */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const explicit = env[STATE_DIR_ENV];
+  if (explicit) return explicit;
+  const xdg = env.XDG_STATE_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.local', 'state');
+  return join(base, 'llenergymeasure');
 }

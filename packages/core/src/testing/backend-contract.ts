@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { resolveExperimentConfig } from '../config/resolve.js';
 import { LlemError } from '../errors.js';
 import type { BackendCatalog, BackendContext, BackendPlugin, LaunchPlan } from '../plugins/backend.js';
@@ -24,12 +24,22 @@ export interface BackendContractSetup {
 }
 
 async function launch(setup: BackendContractSetup, raw: Record<string, unknown>, signal?: AbortSignal) {
-  const catalog: BackendCatalog = { get: (n) => (n === setup.plugin.name ? setup.plugin : undefined), names: () => [setup.plugin.name] };
+  const catalog: BackendCatalog = {
+    get: (n) => (n === setup.plugin.name ? setup.plugin : undefined),
+    names: () => [setup.plugin.name],
+  };
   const { config, configHash } = resolveExperimentConfig(raw, { backends: catalog });
   const workDir = await mkdtemp(join(tmpdir(), 'llem-backend-contract-'));
-  const ctx: BackendContext = { config, configHash, experimentId: `contract-${configHash}`, workDir, launch: 'local' };
+  const ctx: BackendContext = {
+    config,
+    configHash,
+    experimentId: `contract-${configHash}`,
+    workDir,
+    launch: 'local',
+  };
   const plan: LaunchPlan = await setup.plugin.prepare(ctx);
-  for (const file of plan.files ?? []) await writeFile(resolveInside(workDir, file.path), file.content, { mode: file.mode ?? 0o600 });
+  for (const file of plan.files ?? [])
+    await writeFile(resolveInside(workDir, file.path), file.content, { mode: file.mode ?? 0o600 });
   const events: ProtocolEvent[] = [];
   const stderrTail: string[] = [];
   const outcome = await setup.runner.run(plan.spec, {
@@ -39,14 +49,23 @@ async function launch(setup: BackendContractSetup, raw: Record<string, unknown>,
       if (stream === 'stderr') stderrTail.splice(0, Math.max(0, stderrTail.length - 49), line);
     },
   });
-  return { ctx, plan, outcome, events, collect: () => setup.plugin.collect({ ...ctx, outcome, events, stderrTail }) };
+  return {
+    ctx,
+    plan,
+    outcome,
+    events,
+    collect: () => setup.plugin.collect({ ...ctx, outcome, events, stderrTail }),
+  };
 }
 
 /**
  * The behaviour every backend plugin owes llem. Run it from the plugin's own tests:
  * `describeBackendContract('echo', () => ({ plugin, runner, validConfig }))`.
  */
-export function describeBackendContract(name: string, factory: () => BackendContractSetup | Promise<BackendContractSetup>): void {
+export function describeBackendContract(
+  name: string,
+  factory: () => BackendContractSetup | Promise<BackendContractSetup>,
+): void {
   describe(`BackendPlugin contract: ${name}`, () => {
     let setup: BackendContractSetup;
     const dirs: string[] = [];
@@ -61,7 +80,8 @@ export function describeBackendContract(name: string, factory: () => BackendCont
       expect(setup.plugin.name).toMatch(/^[a-z][a-z0-9-]*$/);
       const unknown = (setup.plugin.configSchema as z.ZodType).safeParse({ definitely_not_a_field: 1 });
       expect(unknown.success).toBe(false);
-      if (!unknown.success) expect(unknown.error.issues.some((i) => i.code === 'unrecognized_keys')).toBe(true);
+      if (!unknown.success)
+        expect(unknown.error.issues.some((i) => i.code === 'unrecognized_keys')).toBe(true);
     });
 
     it('resolves its section with defaults and a stable hash', () => {
@@ -82,7 +102,13 @@ export function describeBackendContract(name: string, factory: () => BackendCont
         const { config, configHash } = resolveExperimentConfig(setup.validConfig, { backends: catalog });
         const workDir = await mkdtemp(join(tmpdir(), 'llem-backend-contract-'));
         dirs.push(workDir);
-        const plan = await setup.plugin.prepare({ config, configHash, experimentId: 'contract-prepare', workDir, launch: 'local' });
+        const plan = await setup.plugin.prepare({
+          config,
+          configHash,
+          experimentId: 'contract-prepare',
+          workDir,
+          launch: 'local',
+        });
         expect(Array.isArray(plan.spec.argv)).toBe(true);
         expect(plan.spec.argv.length).toBeGreaterThan(0);
         for (const arg of plan.spec.argv) expect(typeof arg).toBe('string');

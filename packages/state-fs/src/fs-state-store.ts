@@ -1,0 +1,265 @@
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  assertStorableState,
+  type Clock,
+  ConfigError,
+  cleanupStaleStates,
+  createState,
+  defaultStateDir,
+  type ExperimentState,
+  fsyncDirectory,
+  isProcessAlive,
+  isTempFileName,
+  type ListOptions,
+  parseStoredState,
+  StateConflictError,
+  type StateFilter,
+  type StateStore,
+  type StateStoreEnvironment,
+  StateStoreError,
+  sanitizeExperimentId,
+  systemClock,
+  writeFileAtomic,
+} from '@llem/core';
+import { HashIndex } from './hash-index.js';
+import { acquireLockFile } from './lock-file.js';
+
+export interface FsStateStoreOptions extends StateStoreEnvironment {
+  /** Directory of the records (default: `defaultStateDir()`, i.e. `$LLEM_STATE_DIR` or the XDG state dir). */
+  dir?: string;
+  /** fsync every write (default true). Only tests and benchmarks of the bare cost turn it off. */
+  durable?: boolean;
+  /** How long a writer waits for another writer's lock on the same record (default 10 s). */
+  lockTimeoutMs?: number;
+}
+
+const CONFIG_HASH = /^[0-9a-f]{16}$/;
+const RECORD_SUFFIX = '.json';
+
+/**
+ * StateStore on plain files: `<dir>/<id>.json` per experiment, written atomically (temp file,
+ * fsync, rename, fsync dir). Writers of one record serialise on `<dir>/.locks/<id>.lock`, so the
+ * revision check and the write happen as one step even across processes. `<dir>/.index/` maps
+ * config hashes to ids, so findByConfigHash reads only the candidates.
+ */
+export class FsStateStore implements StateStore {
+  readonly name = 'fs';
+  readonly dir: string;
+  private readonly index: HashIndex;
+  private readonly locksDir: string;
+  private readonly clock: Clock;
+  private readonly alive: (pid: number) => boolean;
+  private readonly hostName: string;
+  private readonly durable: boolean;
+  private readonly lockTimeoutMs: number;
+  private closed = false;
+
+  /** Use `createFsStateStore` (or `FsStateStore.open`), which also creates the directories. */
+  constructor(options: FsStateStoreOptions = {}) {
+    this.dir = resolve(options.dir ?? defaultStateDir());
+    this.index = new HashIndex(join(this.dir, '.index'));
+    this.locksDir = join(this.dir, '.locks');
+    this.clock = options.clock ?? systemClock;
+    this.alive = options.isProcessAlive ?? isProcessAlive;
+    this.hostName = options.hostName ?? hostname();
+    this.durable = options.durable ?? true;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+  }
+
+  static async open(options: FsStateStoreOptions = {}): Promise<FsStateStore> {
+    const store = new FsStateStore(options);
+    try {
+      await mkdir(join(store.dir, '.index'), { recursive: true });
+      await mkdir(store.locksDir, { recursive: true });
+    } catch (error) {
+      throw new StateStoreError(
+        `Cannot create the state directory ${store.dir}: ${(error as Error).message}`,
+        {
+          fix: 'Set LLEM_STATE_DIR (or the store option `dir`) to a writable directory.',
+          cause: error,
+        },
+      );
+    }
+    return store;
+  }
+
+  /** Path of the record of `experimentId` (validated). */
+  recordPath(experimentId: string): string {
+    return join(this.dir, `${sanitizeExperimentId(experimentId)}${RECORD_SUFFIX}`);
+  }
+
+  async create(
+    experimentId: string,
+    configHash: string | null = null,
+    options: { studyId?: string | null; cycle?: number | null } = {},
+  ): Promise<ExperimentState> {
+    this.assertOpen();
+    return this.write(createState(experimentId, configHash, { ...options, clock: this.clock }), 'create');
+  }
+
+  async load(experimentId: string): Promise<ExperimentState | null> {
+    this.assertOpen();
+    return this.read(experimentId);
+  }
+
+  async save(state: ExperimentState): Promise<ExperimentState> {
+    this.assertOpen();
+    return this.write(state, 'save');
+  }
+
+  async delete(experimentId: string): Promise<boolean> {
+    this.assertOpen();
+    const path = this.recordPath(experimentId);
+    return this.withLock(experimentId, async () => {
+      const current = await this.read(experimentId).catch(() => null);
+      try {
+        await unlink(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw this.ioError('delete', path, error);
+      }
+      if (this.durable) await fsyncDirectory(this.dir);
+      if (current?.configHash) await this.index.remove(current.configHash, experimentId);
+      return true;
+    });
+  }
+
+  async list(filter: StateFilter = {}, options: ListOptions = {}): Promise<ExperimentState[]> {
+    this.assertOpen();
+    const ids =
+      filter.configHash !== undefined ? await this.hashCandidates(filter.configHash) : await this.allIds();
+    const states: ExperimentState[] = [];
+    for (const id of ids.sort()) {
+      let state: ExperimentState | null;
+      try {
+        state = await this.read(id);
+      } catch (error) {
+        if (!options.onCorrupt || !(error instanceof StateStoreError)) throw error;
+        options.onCorrupt(error);
+        continue;
+      }
+      if (state && matches(state, filter)) states.push(state);
+    }
+    return states;
+  }
+
+  async findByConfigHash(configHash: string): Promise<ExperimentState | null> {
+    this.assertOpen();
+    let best: ExperimentState | null = null;
+    for (const id of await this.hashCandidates(configHash)) {
+      const state = await this.read(id);
+      if (state?.configHash !== configHash) continue; // a marker left by a crash or a hash change
+      if (!best || isNewer(state, best)) best = state;
+    }
+    return best;
+  }
+
+  async cleanupStale(): Promise<string[]> {
+    this.assertOpen();
+    return cleanupStaleStates(this, {
+      isProcessAlive: this.alive,
+      hostName: this.hostName,
+      clock: this.clock,
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StateStoreError(`The state store in ${this.dir} is closed.`);
+  }
+
+  private async write(input: ExperimentState, mode: 'create' | 'save'): Promise<ExperimentState> {
+    const state = assertStorableState(input);
+    const id = state.experimentId;
+    const path = this.recordPath(id);
+    return this.withLock(id, async () => {
+      const current = await this.read(id);
+      if (mode === 'create' && current) {
+        throw new StateStoreError(`An experiment state '${id}' already exists in ${this.dir}.`, {
+          fix: 'Load it instead, or delete it first.',
+        });
+      }
+      const stored = current?.revision ?? 0;
+      if (stored !== state.revision) throw new StateConflictError(id, stored, state.revision);
+      const next: ExperimentState = { ...state, revision: state.revision + 1 };
+      // Index first: a crash after this leaves an extra marker, never a missing one.
+      if (next.configHash) await this.index.add(next.configHash, id);
+      try {
+        await writeFileAtomic(path, `${JSON.stringify(next, null, 2)}\n`, { durable: this.durable });
+      } catch (error) {
+        throw this.ioError('write', path, error);
+      }
+      if (current?.configHash && current.configHash !== next.configHash)
+        await this.index.remove(current.configHash, id);
+      return next;
+    });
+  }
+
+  private async read(experimentId: string): Promise<ExperimentState | null> {
+    const path = this.recordPath(experimentId);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw this.ioError('read', path, error);
+    }
+    return parseStoredState(text, path, experimentId);
+  }
+
+  private async withLock<T>(experimentId: string, body: () => Promise<T>): Promise<T> {
+    const release = await acquireLockFile(join(this.locksDir, `${experimentId}.lock`), {
+      isProcessAlive: this.alive,
+      hostName: this.hostName,
+      timeoutMs: this.lockTimeoutMs,
+    });
+    try {
+      return await body();
+    } finally {
+      await release();
+    }
+  }
+
+  private async allIds(): Promise<string[]> {
+    const names = await readdir(this.dir);
+    return names
+      .filter((name) => name.endsWith(RECORD_SUFFIX) && !name.startsWith('.') && !isTempFileName(name))
+      .map((name) => name.slice(0, -RECORD_SUFFIX.length));
+  }
+
+  private async hashCandidates(configHash: string): Promise<string[]> {
+    if (!CONFIG_HASH.test(configHash)) {
+      throw new ConfigError(`'${configHash}' is not a config hash (16 lowercase hex characters).`);
+    }
+    return this.index.candidates(configHash);
+  }
+
+  private ioError(action: string, path: string, error: unknown): StateStoreError {
+    return new StateStoreError(`Cannot ${action} the state record ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+function matches(state: ExperimentState, filter: StateFilter): boolean {
+  return (
+    (filter.phase === undefined || state.phase === filter.phase) &&
+    (filter.failed === undefined || state.failed === filter.failed) &&
+    (filter.studyId === undefined || state.studyId === filter.studyId) &&
+    (filter.configHash === undefined || state.configHash === filter.configHash)
+  );
+}
+
+/** Later `lastUpdated` wins; ties go to the larger id, so the answer never depends on directory order. */
+function isNewer(a: ExperimentState, b: ExperimentState): boolean {
+  return a.lastUpdated === b.lastUpdated ? a.experimentId > b.experimentId : a.lastUpdated > b.lastUpdated;
+}
+
+export function createFsStateStore(options: FsStateStoreOptions = {}): Promise<FsStateStore> {
+  return FsStateStore.open(options);
+}
