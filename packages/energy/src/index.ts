@@ -1,0 +1,11 @@
+export * from './baseline-cache.js';
+export * from './cpu/estimate.js';
+export * from './cpu/tdp.js';
+export * from './integrate.js';
+export * from './measure.js';
+export * from './meter.js';
+export { NvmlCallError, NvmlLibrary } from './nvml/library.js';
+export * from './nvml/sampler.js';
+export * from './rapl/sampler.js';
+export * from './sampling-loop.js';
+export * from './types.js';

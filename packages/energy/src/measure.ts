@@ -1,0 +1,251 @@
+/**
+ * Turns sampler traces into an EnergyMeasurement over one window: per-device energy with its source,
+ * baseline adjustment, totals that keep estimates apart, and the quality block.
+ */
+import type {
+  BaselineInfo,
+  DeviceEnergy,
+  EnergyMeasurement,
+  MeasurementWindowNs,
+  QualityWarning,
+  SamplerTrace,
+} from '@llem/core';
+import {
+  counterEnergyJ,
+  counterReadings,
+  counterUpdates,
+  coverage,
+  integrateLinear,
+  maxGapS,
+  powerPoints,
+  relativeSeconds,
+  unwrapCounter,
+} from './integrate.js';
+import type { EnergyDeviceTrace } from './types.js';
+
+export interface QualityThresholds {
+  /** Warn when the window is shorter than this (NVML counter needs >= 5 s to be stable). */
+  min_window_seconds: number;
+  /** Warn when counter and power-integral energy differ by more than this, in percent. */
+  max_disagreement_pct: number;
+  /** warn: findings are warnings; fail: they are failures (the caller refuses the result). */
+  quality_policy: 'warn' | 'fail';
+}
+
+export const DEFAULT_QUALITY: QualityThresholds = {
+  min_window_seconds: 5,
+  max_disagreement_pct: 10,
+  quality_policy: 'warn',
+};
+
+/** Fewer counter updates than this in a window make its energy coarse (one update is ~100 ms on NVML). */
+export const MIN_COUNTER_UPDATES = 10;
+/** A gap longer than this many sample intervals is reported. */
+export const GAP_INTERVALS = 3;
+/** NVML clock-event bits that mean the GPU was slowed down (SwPowerCap, HwSlowdown, SwThermal, HwThermal, HwPowerBrake). */
+export const THROTTLE_BITS: Readonly<Record<string, number>> = {
+  sw_power_cap: 0x4,
+  hw_slowdown: 0x8,
+  sw_thermal: 0x20,
+  hw_thermal: 0x40,
+  hw_power_brake: 0x80,
+};
+const THROTTLE_MASK = Object.values(THROTTLE_BITS).reduce((a, b) => a | b, 0);
+
+function throttleNames(bits: number): string[] {
+  return Object.entries(THROTTLE_BITS)
+    .filter(([, bit]) => bits & bit)
+    .map(([name]) => name);
+}
+
+function round(x: number, digits = 6): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+export function integrateTraces(
+  traces: readonly SamplerTrace[],
+  window: MeasurementWindowNs,
+  baseline: BaselineInfo | null,
+  thresholds: QualityThresholds = DEFAULT_QUALITY,
+): EnergyMeasurement {
+  if (window.endNs < window.startNs)
+    throw new RangeError(`measurement window ends (${window.endNs}) before it starts (${window.startNs})`);
+  const windowS = relativeSeconds(window.endNs, window.startNs);
+  const severity = thresholds.quality_policy === 'fail' ? 'fail' : 'warn';
+  const warnings: QualityWarning[] = [];
+  const warn = (
+    code: string,
+    message: string,
+    deviceId: string | null,
+    sev: QualityWarning['severity'] = severity,
+  ) => warnings.push({ code, severity: sev, message, device_id: deviceId });
+
+  const devices: DeviceEnergy[] = [];
+  const partOf = new Set<string>();
+  let minUpdates: number | null = null;
+  let wraps = 0;
+  let regressions = 0;
+  let maxGap: number | null = null;
+  let throttleBits = 0;
+
+  for (const trace of traces) {
+    for (const dt of trace.devices as EnergyDeviceTrace[]) {
+      const id = dt.device.id;
+      if (dt.device.partOf) partOf.add(id);
+      const inWindow = dt.readings.filter((r) => r.tMonoNs >= window.startNs && r.tMonoNs <= window.endNs);
+      const times = dt.readings.map((r) => relativeSeconds(r.tMonoNs, window.startNs)).sort((a, b) => a - b);
+      const gap = maxGapS(times, 0, windowS);
+      if (gap !== null) {
+        maxGap = Math.max(maxGap ?? 0, gap);
+        if (gap * 1000 > GAP_INTERVALS * trace.intervalMs) {
+          warn(
+            'sampling_gap',
+            `${id}: ${(gap * 1000).toFixed(0)} ms between readings (interval ${trace.intervalMs} ms); the event loop or the device was stalled.`,
+            id,
+          );
+        }
+      }
+      for (const r of inWindow) throttleBits |= (r.throttleReasons ?? 0) & THROTTLE_MASK;
+      const deviceThrottle = inWindow.reduce((acc, r) => acc | ((r.throttleReasons ?? 0) & THROTTLE_MASK), 0);
+      if (deviceThrottle)
+        warn(
+          'throttled',
+          `${id}: clocks were slowed down during the window (${throttleNames(deviceThrottle).join(', ')}).`,
+          id,
+        );
+
+      const power = powerPoints(dt.readings, window.startNs);
+      const powerJ = power.length >= 2 ? integrateLinear(power, 0, windowS).integral : null;
+      const peak = power.length
+        ? Math.max(...power.filter((p) => p.t >= 0 && p.t <= windowS).map((p) => p.v), -Infinity)
+        : null;
+
+      let energyJ: number;
+      let source: DeviceEnergy['source'];
+      let crossCheck: number | null = null;
+      let disagreement: number | null = null;
+      let covered: number;
+      if (dt.source === 'counter') {
+        const counter = unwrapCounter(counterReadings(dt.readings, window.startNs), dt.counterRangeMj);
+        wraps += counter.wraps;
+        regressions += counter.regressions;
+        if (counter.regressions)
+          warn(
+            'counter_regression',
+            `${id}: the energy counter went backwards ${counter.regressions} time(s) (driver reload or reset); those intervals count as 0 J.`,
+            id,
+          );
+        if (counter.wraps)
+          warn(
+            'counter_wrap',
+            `${id}: the counter wrapped ${counter.wraps} time(s); corrected with its range (${dt.counterRangeMj} mJ).`,
+            id,
+            'info',
+          );
+        energyJ = counterEnergyJ(counter.points, 0, windowS);
+        covered = coverage(counter.points, 0, windowS);
+        source = 'counter';
+        const updates = counterUpdates(counter.points, 0, windowS);
+        minUpdates = Math.min(minUpdates ?? updates, updates);
+        if (updates < MIN_COUNTER_UPDATES && windowS > 0) {
+          const period =
+            counter.points.length > 1
+              ? ((counter.points.at(-1)?.t ?? 0) - (counter.points[0]?.t ?? 0)) /
+                Math.max(1, counterUpdates(counter.points, -Infinity, Infinity))
+              : Number.NaN;
+          warn(
+            'few_counter_updates',
+            `${id}: only ${updates} counter update(s) in a ${windowS.toFixed(3)} s window (counter period ~${(period * 1000).toFixed(0)} ms); energy is coarse. Lengthen the window.`,
+            id,
+          );
+        }
+        if (powerJ !== null) {
+          crossCheck = powerJ;
+          disagreement = energyJ > 0 ? ((powerJ - energyJ) / energyJ) * 100 : null;
+          if (disagreement !== null && Math.abs(disagreement) > thresholds.max_disagreement_pct) {
+            warn(
+              'counter_power_disagreement',
+              `${id}: counter ${energyJ.toFixed(3)} J vs power integral ${powerJ.toFixed(3)} J (${disagreement.toFixed(1)} %, limit ${thresholds.max_disagreement_pct} %). On Ampere and newer, power is a 1 s average, so short or bursty windows disagree.`,
+              id,
+            );
+          }
+        }
+      } else {
+        energyJ = powerJ ?? 0;
+        covered = coverage(power, 0, windowS);
+        source = dt.source === 'estimate' ? 'estimate' : 'power-integral';
+      }
+      if (windowS > 0 && covered < windowS * 0.999) {
+        warn(
+          'window_not_covered',
+          `${id}: readings span ${covered.toFixed(3)} s of the ${windowS.toFixed(3)} s window; the rest is missing from its energy.`,
+          id,
+        );
+      }
+
+      const baselineW = baseline?.power_w[id] ?? null;
+      const baselineJ = baselineW === null ? null : baselineW * windowS;
+      devices.push({
+        device_id: id,
+        kind: dt.device.kind,
+        name: dt.device.name,
+        sampler: trace.sampler,
+        source,
+        energy_j: round(energyJ),
+        baseline_power_w: baselineW,
+        baseline_j: baselineJ === null ? null : round(baselineJ),
+        adjusted_j: baselineJ === null ? null : round(Math.max(0, energyJ - baselineJ)),
+        mean_power_w: windowS > 0 ? round(energyJ / windowS) : null,
+        peak_power_w: peak !== null && Number.isFinite(peak) ? peak : null,
+        cross_check_j: crossCheck === null ? null : round(crossCheck),
+        disagreement_pct: disagreement === null ? null : round(disagreement, 3),
+      });
+    }
+  }
+
+  if (devices.length === 0)
+    warn('no_energy_source', 'No energy sampler was available: energy is not measured.', null);
+  if (windowS < thresholds.min_window_seconds) {
+    warn(
+      'short_window',
+      `The measurement window is ${windowS.toFixed(3)} s, under min_window_seconds (${thresholds.min_window_seconds} s); energy counters are unstable on short windows.`,
+      null,
+    );
+  }
+  if (devices.some((d) => d.source === 'estimate')) {
+    warn(
+      'estimated_energy',
+      'Some energy is an estimate (TDP x utilisation), reported apart in total.estimated_j, never in measured_j.',
+      null,
+      'info',
+    );
+  }
+
+  // Totals: devices counted inside another (RAPL core/uncore in package) are left out to avoid double counting.
+  const top = devices.filter((d) => !partOf.has(d.device_id));
+  const measured = top.filter((d) => d.source !== 'estimate');
+  // A baseline total only when every measured device has a baseline: a partial one would mislead.
+  const withBaseline = measured.every((d) => d.baseline_j !== null) ? measured : [];
+  const sum = (xs: number[]) => round(xs.reduce((a, b) => a + b, 0));
+  return {
+    window_s: round(windowS, 9),
+    devices,
+    total: {
+      measured_j: sum(measured.map((d) => d.energy_j)),
+      estimated_j: sum(top.filter((d) => d.source === 'estimate').map((d) => d.energy_j)),
+      baseline_j: withBaseline.length ? sum(withBaseline.map((d) => d.baseline_j ?? 0)) : null,
+      adjusted_j: withBaseline.length ? sum(withBaseline.map((d) => d.adjusted_j ?? 0)) : null,
+    },
+    baseline,
+    quality: {
+      ok: !warnings.some((w) => w.severity !== 'info'),
+      warnings,
+      counter_updates: minUpdates,
+      counter_wraps: wraps,
+      counter_regressions: regressions,
+      max_sample_gap_ms: maxGap === null ? null : round(maxGap * 1000, 3),
+      throttled: throttleBits !== 0,
+    },
+  };
+}

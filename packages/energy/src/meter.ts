@@ -1,0 +1,262 @@
+/**
+ * SamplingEnergyMeter: picks the samplers that can run, runs them around a workload, measures or
+ * reuses the idle baseline, and integrates energy over the workload's measurement window.
+ */
+import {
+  type BaselineInfo,
+  type Clock,
+  EnergyError,
+  type EnergyMeasurement,
+  type EnergyMeter,
+  type EnergySampler,
+  type EnergySamplerName,
+  type ExperimentConfigBase,
+  type MeasurementWindowNs,
+  type ProbeResult,
+  type SamplerTrace,
+  systemClock,
+} from '@llem/core';
+import { BaselineCache } from './baseline-cache.js';
+import { CpuEstimateSampler } from './cpu/estimate.js';
+import { integrateTraces, type QualityThresholds } from './measure.js';
+import { NvmlSampler } from './nvml/sampler.js';
+import { RaplSampler, type ReadText } from './rapl/sampler.js';
+
+/** The resolved `energy` section of an experiment config. */
+export type EnergyConfig = ExperimentConfigBase['energy'];
+
+export interface SamplingEnergyMeterOptions {
+  /** Candidate samplers, in precedence order. */
+  samplers: readonly EnergySampler[];
+  /** `auto`: every available sampler (the CPU estimate only when no CPU counter is available). */
+  selection?: 'auto' | readonly EnergySamplerName[];
+  quality?: QualityThresholds;
+  /** Where the idle baseline is cached; no caching without it. */
+  cacheDir?: string;
+  clock?: Clock;
+}
+
+interface Probed {
+  sampler: EnergySampler;
+  result: ProbeResult;
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export class SamplingEnergyMeter implements EnergyMeter {
+  private readonly samplers: readonly EnergySampler[];
+  private readonly selection: 'auto' | readonly EnergySamplerName[];
+  private readonly quality: QualityThresholds | undefined;
+  private readonly cache: BaselineCache | null;
+  private readonly clock: Clock;
+  private probed: Probed[] | null = null;
+  private running: EnergySampler[] = [];
+
+  constructor(options: SamplingEnergyMeterOptions) {
+    this.samplers = options.samplers;
+    this.selection = options.selection ?? 'auto';
+    this.quality = options.quality;
+    this.cache = options.cacheDir ? new BaselineCache(options.cacheDir) : null;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  private async probeAll(): Promise<Probed[]> {
+    this.probed ??= await Promise.all(
+      this.samplers.map(async (sampler) => ({ sampler, result: await sampler.probe() })),
+    );
+    return this.probed;
+  }
+
+  async probe(): Promise<ProbeResult[]> {
+    return (await this.probeAll()).map((p) => p.result);
+  }
+
+  /** The samplers a run uses. An explicitly requested sampler that cannot run is an error with its fix. */
+  async activeSamplers(): Promise<EnergySampler[]> {
+    const probed = await this.probeAll();
+    if (this.selection === 'auto') {
+      const available = probed.filter((p) => p.result.available);
+      // A CPU counter beats a CPU estimate: never report both for the same CPU.
+      const hasCpuCounter = available.some((p) => p.sampler.name === 'rapl');
+      return available.filter((p) => !(hasCpuCounter && p.sampler.estimated)).map((p) => p.sampler);
+    }
+    const active: EnergySampler[] = [];
+    for (const name of this.selection) {
+      const p = probed.find((x) => x.sampler.name === name);
+      if (!p) throw new EnergyError(`Energy sampler '${name}' is not configured in this meter.`);
+      if (!p.result.available) {
+        throw new EnergyError(
+          `Energy sampler '${name}' is not available: ${p.result.reason ?? 'unknown reason'}`,
+          {
+            fix: p.result.fix ?? 'Use energy.samplers: auto, or remove it from the list.',
+          },
+        );
+      }
+      active.push(p.sampler);
+    }
+    return active;
+  }
+
+  /** Sorted `id=uuid|name` of every device the active samplers measure: the baseline cache key. */
+  private async deviceSet(active: readonly EnergySampler[]): Promise<string[]> {
+    const probed = await this.probeAll();
+    return probed
+      .filter((p) => active.includes(p.sampler))
+      .flatMap((p) => p.result.devices.map((d) => `${p.sampler.name}:${d.id}=${d.uuid ?? d.name}`))
+      .sort();
+  }
+
+  async baseline(options: {
+    durationS: number;
+    ttlS: number;
+    signal?: AbortSignal;
+  }): Promise<BaselineInfo | null> {
+    const active = await this.activeSamplers();
+    if (active.length === 0) return null;
+    const deviceSet = await this.deviceSet(active);
+    const cached = await this.cache?.lookup(deviceSet, options.ttlS, this.clock.now());
+    if (cached) return cached;
+
+    const takenAt = this.clock.now();
+    await Promise.all(active.map((s) => s.start()));
+    const startNs = this.clock.monotonicNs();
+    let traces: SamplerTrace[];
+    try {
+      await abortableSleep(options.durationS * 1000, options.signal);
+    } finally {
+      traces = await Promise.all(active.map((s) => s.stop()));
+    }
+    const endNs = this.clock.monotonicNs();
+    const idle = integrateTraces(traces, { startNs, endNs }, null);
+    const powerW: Record<string, number> = {};
+    for (const d of idle.devices) if (d.mean_power_w !== null) powerW[d.device_id] = d.mean_power_w;
+    const temperatureC: Record<string, number> = {};
+    for (const trace of traces) {
+      for (const dt of trace.devices) {
+        const t = dt.readings.at(-1)?.temperatureC;
+        if (t !== undefined) temperatureC[dt.device.id] = t;
+      }
+    }
+    const info: BaselineInfo = {
+      taken_at_utc: takenAt.toISOString(),
+      duration_s: idle.window_s,
+      from_cache: false,
+      age_s: 0,
+      power_w: powerW,
+    };
+    if (Object.keys(temperatureC).length) info.temperature_c = temperatureC;
+    await this.cache?.store({
+      device_set: deviceSet,
+      taken_at_utc: info.taken_at_utc,
+      duration_s: info.duration_s,
+      power_w: powerW,
+      ...(info.temperature_c ? { temperature_c: info.temperature_c } : {}),
+    });
+    return info;
+  }
+
+  async start(): Promise<void> {
+    if (this.running.length) throw new EnergyError('The energy meter is already running.');
+    const active = await this.activeSamplers();
+    const started: EnergySampler[] = [];
+    try {
+      for (const s of active) {
+        await s.start();
+        started.push(s);
+      }
+    } catch (error) {
+      await Promise.all(started.map((s) => s.stop()));
+      throw error;
+    }
+    this.running = started;
+  }
+
+  async stop(): Promise<SamplerTrace[]> {
+    const running = this.running;
+    this.running = [];
+    return Promise.all(running.map((s) => s.stop()));
+  }
+
+  integrate(
+    traces: readonly SamplerTrace[],
+    window: MeasurementWindowNs,
+    baseline: BaselineInfo | null,
+  ): EnergyMeasurement {
+    return integrateTraces(traces, window, baseline, this.quality);
+  }
+
+  async temperatures(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const s of await this.activeSamplers()) {
+      const reader = (s as Partial<{ temperatures(): Promise<Record<string, number>> }>).temperatures;
+      if (reader) Object.assign(out, await reader.call(s));
+    }
+    return out;
+  }
+}
+
+export interface CreateEnergyMeterOptions {
+  cacheDir?: string;
+  /** libnvidia-ml path; default env LLEM_NVML_LIBRARY, else libnvidia-ml.so.1. */
+  nvmlLibrary?: string;
+  /** GPU indices to measure; default all. */
+  gpuIndices?: readonly number[];
+  /** powercap root; default /sys/class/powercap. */
+  raplRoot?: string;
+  raplReadText?: ReadText;
+  /** /proc root for the CPU estimate; default /proc. */
+  procRoot?: string;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Builds the meter an experiment's `energy` section asks for. Samplers in precedence order: nvml, rapl, cpu-estimate. */
+export function createEnergyMeter(
+  config: EnergyConfig,
+  options: CreateEnergyMeterOptions = {},
+): SamplingEnergyMeter {
+  const intervalMs = config.sample_interval_ms;
+  const clock = options.clock ?? systemClock;
+  const samplers: EnergySampler[] = config.enabled
+    ? [
+        new NvmlSampler({
+          libraryPath: options.nvmlLibrary,
+          devices: options.gpuIndices,
+          intervalMs,
+          clock,
+          env: options.env,
+        }),
+        new RaplSampler({ root: options.raplRoot, readText: options.raplReadText, intervalMs, clock }),
+        new CpuEstimateSampler({
+          procRoot: options.procRoot,
+          tdpWatts: config.cpu_tdp_watts,
+          intervalMs,
+          clock,
+        }),
+      ]
+    : [];
+  return new SamplingEnergyMeter({
+    samplers,
+    selection: config.enabled ? config.samplers : 'auto',
+    quality: {
+      min_window_seconds: config.min_window_seconds,
+      max_disagreement_pct: config.max_disagreement_pct,
+      quality_policy: config.quality_policy,
+    },
+    cacheDir: options.cacheDir,
+    clock,
+  });
+}

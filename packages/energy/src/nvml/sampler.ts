@@ -1,0 +1,217 @@
+/** NVML sampler: per-GPU energy counter (Volta+) or power polling, plus temperature, clocks, memory. */
+import {
+  type Clock,
+  type EnergyReading,
+  type EnergySampler,
+  type ProbeResult,
+  type SamplerTrace,
+  systemClock,
+} from '@llem/core';
+import { SamplingLoop } from '../sampling-loop.js';
+import type { EnergyDeviceInfo, EnergyDeviceTrace } from '../types.js';
+import {
+  DEFAULT_NVML_LIBRARY,
+  NVML_ERROR_DRIVER_NOT_LOADED,
+  NVML_ERROR_NOT_SUPPORTED,
+  NvmlCallError,
+  type NvmlHandle,
+  NvmlLibrary,
+} from './library.js';
+
+export interface NvmlSamplerOptions {
+  /** Path of libnvidia-ml.so.1; default: env LLEM_NVML_LIBRARY, else the soname. */
+  libraryPath?: string;
+  /** GPU indices to measure; default: all. */
+  devices?: readonly number[];
+  intervalMs?: number;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface NvmlDevice {
+  info: EnergyDeviceInfo;
+  handle: NvmlHandle;
+  source: 'counter' | 'power';
+}
+
+const INSTALL_FIX =
+  'Install the NVIDIA driver (it ships libnvidia-ml.so.1), or point LLEM_NVML_LIBRARY (or the nvmlLibrary option) at the library.';
+
+export class NvmlSampler implements EnergySampler {
+  readonly name = 'nvml';
+  readonly estimated = false;
+  readonly intervalMs: number;
+  private readonly libraryPath: string;
+  private readonly clock: Clock;
+  private lib: NvmlLibrary | null = null;
+  private probed: ProbeResult | null = null;
+  private devices: NvmlDevice[] = [];
+  private readings = new Map<string, EnergyReading[]>();
+  private loop: SamplingLoop | null = null;
+
+  constructor(private readonly options: NvmlSamplerOptions = {}) {
+    const env = options.env ?? process.env;
+    this.libraryPath = options.libraryPath ?? env.LLEM_NVML_LIBRARY ?? DEFAULT_NVML_LIBRARY;
+    this.intervalMs = options.intervalMs ?? 100;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async probe(): Promise<ProbeResult> {
+    if (this.probed) return this.probed;
+    this.probed = this.discover();
+    return this.probed;
+  }
+
+  private unavailable(reason: string, fix: string, notes: string[] = []): ProbeResult {
+    return { available: false, reason: `NVML: ${reason}`, fix, devices: [], notes };
+  }
+
+  private discover(): ProbeResult {
+    try {
+      this.lib = NvmlLibrary.open(this.libraryPath);
+    } catch (error) {
+      return this.unavailable(`cannot load ${this.libraryPath} (${(error as Error).message}).`, INSTALL_FIX);
+    }
+    try {
+      this.lib.init();
+    } catch (error) {
+      const code = error instanceof NvmlCallError ? error.code : -1;
+      return this.unavailable(
+        `nvmlInit failed: ${(error as Error).message}.`,
+        code === NVML_ERROR_DRIVER_NOT_LOADED
+          ? 'Load the NVIDIA kernel driver (check `nvidia-smi`).'
+          : INSTALL_FIX,
+      );
+    }
+    const count = this.lib.deviceCount();
+    if (count === 0)
+      return this.unavailable(
+        'no NVIDIA GPU found (nvmlDeviceGetCount = 0).',
+        'Run on a machine with an NVIDIA GPU, or pick another energy sampler.',
+      );
+    const wanted = this.options.devices ?? Array.from({ length: count }, (_, i) => i);
+    const notes: string[] = [];
+    const bad = wanted.filter((i) => !Number.isInteger(i) || i < 0 || i >= count);
+    if (bad.length) {
+      return this.unavailable(
+        `GPU index ${bad.join(', ')} does not exist (this machine has ${count}: 0-${count - 1}).`,
+        'Fix the device selection.',
+      );
+    }
+    for (const index of wanted) {
+      const lib = this.lib;
+      const handle = lib.handle(index);
+      const id = `gpu${index}`;
+      const name = lib.name(handle);
+      const info: EnergyDeviceInfo = { id, kind: 'gpu', name, index };
+      try {
+        info.uuid = lib.uuid(handle);
+      } catch {
+        // UUID is provenance only.
+      }
+      if (this.migEnabled(handle)) {
+        notes.push(
+          `${id} (${name}): MIG mode is enabled; NVML reports energy and power for the whole GPU, not per MIG instance, so it is not measured. Disable MIG (nvidia-smi -i ${index} -mig 0) to measure it.`,
+        );
+        continue;
+      }
+      let source: 'counter' | 'power' = 'counter';
+      try {
+        lib.totalEnergyMj(handle);
+      } catch (error) {
+        if (!(error instanceof NvmlCallError)) throw error;
+        source = 'power';
+        const why =
+          error.code === NVML_ERROR_NOT_SUPPORTED
+            ? 'energy counter unsupported on this GPU (NVML_ERROR_NOT_SUPPORTED; it needs Volta or newer)'
+            : `energy counter unreadable (${error.message})`;
+        notes.push(`${id} (${name}): ${why}: falling back to power polling.`);
+      }
+      this.devices.push({ info, handle, source });
+    }
+    if (this.devices.length === 0)
+      return this.unavailable('no selected GPU can be measured.', 'See the notes for each GPU.', notes);
+    return { available: true, devices: this.devices.map((d) => d.info), notes };
+  }
+
+  private migEnabled(handle: NvmlHandle): boolean {
+    try {
+      return this.lib?.migEnabled(handle) ?? false;
+    } catch {
+      return false; // NOT_SUPPORTED on GPUs without MIG.
+    }
+  }
+
+  async start(): Promise<void> {
+    const probe = await this.probe();
+    if (!probe.available) throw new Error(probe.reason);
+    this.readings = new Map(this.devices.map((d) => [d.info.id, []]));
+    this.loop = new SamplingLoop(this.intervalMs, () => this.tick());
+    this.loop.start();
+  }
+
+  async stop(): Promise<SamplerTrace> {
+    this.loop?.stop();
+    this.loop = null;
+    const devices: EnergyDeviceTrace[] = this.devices.map((d) => ({
+      device: d.info,
+      source: d.source,
+      readings: this.readings.get(d.info.id) ?? [],
+    }));
+    this.readings = new Map();
+    return { sampler: this.name, intervalMs: this.intervalMs, devices };
+  }
+
+  /** One reading per device; a field NVML refuses is left out, never reported as 0. */
+  private tick(): void {
+    const lib = this.lib;
+    if (!lib) return;
+    for (const d of this.devices) {
+      const r: Partial<EnergyReading> = {};
+      const h = d.handle;
+      if (d.source === 'counter') attempt(() => (r.energyMj = lib.totalEnergyMj(h)));
+      attempt(() => (r.powerW = lib.powerW(h)));
+      const tMonoNs = this.clock.monotonicNs();
+      attempt(() => (r.temperatureC = lib.temperatureC(h)));
+      attempt(() => (r.smClockMhz = lib.smClockMhz(h)));
+      attempt(() => (r.throttleReasons = lib.clockReasons(h)));
+      attempt(() => (r.memoryUsedBytes = lib.memory(h).usedBytes));
+      attempt(() => (r.utilisationPct = lib.utilisationPct(h)));
+      this.readings.get(d.info.id)?.push({ tMonoNs, ...r });
+    }
+  }
+
+  /** Current GPU temperatures, keyed by device id (for cool-down gaps). */
+  async temperatures(): Promise<Record<string, number>> {
+    const probe = await this.probe();
+    const out: Record<string, number> = {};
+    if (!probe.available || !this.lib) return out;
+    for (const d of this.devices) {
+      const lib = this.lib;
+      attempt(() => (out[d.info.id] = lib.temperatureC(d.handle)));
+    }
+    return out;
+  }
+
+  /** Shuts NVML down and unloads the library. */
+  close(): void {
+    this.loop?.stop();
+    this.loop = null;
+    if (this.lib) {
+      attempt(() => this.lib?.shutdown());
+      this.lib = null;
+    }
+    this.probed = null;
+    this.devices = [];
+  }
+}
+
+function attempt(fn: () => unknown): void {
+  try {
+    fn();
+  } catch {
+    // A field this GPU or driver does not offer.
+  }
+}
+
+export { DEFAULT_NVML_LIBRARY };
