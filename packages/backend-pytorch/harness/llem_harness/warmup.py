@@ -1,0 +1,70 @@
+"""Warmup before the measured window (original spec 5.6, without its bugs 15.7: results are kept,
+and n_warmup is honoured in CV mode as a floor).
+
+One iteration is one batch of pytorch.batch_size prompts, cycled from the dataset.
+- fixed mode: ceil(n_warmup / batch_size) iterations;
+- CV mode: stop when the CV (population std / mean) of the last window_size batch latencies falls
+  below cv_threshold, after at least max(min_prompts, n_warmup, window_size) prompts and at most
+  max_prompts prompts.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from typing import Callable
+
+from .settings import WarmupSettings
+
+
+def coefficient_of_variation(values: list[float]) -> float:
+    mean = statistics.fmean(values)
+    return 0.0 if mean == 0 else statistics.pstdev(values) / mean
+
+
+def run_warmup(cfg: WarmupSettings, batch_size: int, run_batch: Callable[[int], None]) -> dict[str, object]:
+    """`run_batch(i)` runs warmup batch i; returns the record kept in result.warmup."""
+    record: dict[str, object] = {
+        "enabled": cfg.enabled, "mode": "cv" if cfg.convergence_detection else "fixed", "iterations": 0,
+        "prompts": 0, "latencies_ms": [], "converged": None, "final_cv": None, "target_cv": None,
+        "thermal_floor_wait_s": 0.0,
+    }
+    if not cfg.enabled:
+        return record
+    latencies: list[float] = []
+    if cfg.convergence_detection:
+        floor = math.ceil(max(cfg.min_prompts, cfg.n_warmup, cfg.window_size) / batch_size)
+        cap = max(floor, math.ceil(cfg.max_prompts / batch_size))
+        window = cfg.window_size
+        converged, cv = False, None
+        while len(latencies) < cap:
+            latencies.append(_timed(run_batch, len(latencies)))
+            if len(latencies) >= max(floor, window):
+                cv = coefficient_of_variation(latencies[-window:])
+                if cv < cfg.cv_threshold:
+                    converged = True
+                    break
+        record.update(converged=converged, final_cv=cv, target_cv=cfg.cv_threshold)
+    else:
+        for i in range(math.ceil(cfg.n_warmup / batch_size)):
+            latencies.append(_timed(run_batch, i))
+        tail = latencies[-cfg.window_size:]
+        record.update(final_cv=coefficient_of_variation(tail) if len(tail) >= 2 else None)
+    record.update(iterations=len(latencies), prompts=len(latencies) * batch_size, latencies_ms=latencies)
+    return record
+
+
+def _timed(run_batch: Callable[[int], None], i: int) -> float:
+    t0 = time.perf_counter()
+    run_batch(i)
+    return (time.perf_counter() - t0) * 1e3
+
+
+def thermal_wait(cfg: WarmupSettings, sleep: Callable[[float], None] = time.sleep) -> float:
+    """Waits thermal_floor_seconds after warmup (only when warmup ran); returns the seconds waited."""
+    if not cfg.enabled or cfg.thermal_floor_seconds <= 0:
+        return 0.0
+    t0 = time.monotonic()
+    sleep(cfg.thermal_floor_seconds)
+    return time.monotonic() - t0
