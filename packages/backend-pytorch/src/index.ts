@@ -1,0 +1,30 @@
+export { collectWorkloadResult, HarnessFailedError } from './collect.js';
+export {
+  type PytorchConfig,
+  PytorchConfigSchema,
+  pytorchSection,
+  validatePytorchExperiment,
+} from './config-schema.js';
+export { classifyDockerFailure, type DockerFailure, imageBuildCommand } from './docker/classify-failure.js';
+export {
+  buildDockerRunArgv,
+  containerName,
+  type DockerRunArgvInput,
+  dockerStopCommands,
+  type HfCacheMount,
+} from './docker/run-argv.js';
+export {
+  CONFIG_FILE,
+  CONTAINER_EXCHANGE_DIR,
+  CONTAINER_HF_CACHE_DIR,
+  DEFAULT_IMAGE,
+  DOCKER_CONTEXT_DIR,
+  DOCKERFILE_PATH,
+  ERROR_FILE,
+  HARNESS_DIR,
+  PACKAGE_VERSION,
+  RESULT_FILE,
+} from './package-info.js';
+export { createPytorchBackend, type PytorchBackendOptions, pytorchBackend } from './plugin.js';
+export { type EnsurePythonOptions, ensureHarnessPython } from './python.js';
+export { provisionedPythonPath } from './venv-path.js';

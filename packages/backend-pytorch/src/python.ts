@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { BackendError } from '@llem/core';
+import { HARNESS_DIR } from './package-info.js';
+
+export interface EnsurePythonOptions {
+  /** Each progress line of the venv setup (stderr of provision.sh). */
+  onProgress?: (line: string) => void;
+  /** Host environment (default process.env): LLEM_PYTHON, LLEM_VENV_DIR, LLEM_BOOTSTRAP_PYTHON. */
+  env?: NodeJS.ProcessEnv;
+  /** The provisioning script (default harness/provision.sh). */
+  provisionScript?: string;
+}
+
+const PYTHON_FIX =
+  'Install Python 3.10+ with venv support (Debian/Ubuntu: apt install python3 python3-venv), ' +
+  'or point LLEM_PYTHON at a python that has torch and transformers.';
+
+let provisioned: Promise<string> | undefined;
+
+/**
+ * The python that runs the harness: $LLEM_PYTHON when set, else the harness venv, created on first
+ * use by harness/provision.sh (torch + transformers; minutes the first time, instant afterwards).
+ * Used by `llem setup pytorch` and by local launches.
+ */
+export async function ensureHarnessPython(options: EnsurePythonOptions = {}): Promise<string> {
+  const env = options.env ?? process.env;
+  if (env.LLEM_PYTHON) return env.LLEM_PYTHON;
+  // One provisioning per process for the default script and env: a study must not re-run it.
+  if (options.provisionScript || options.env) return runProvision(options);
+  provisioned ??= runProvision(options).catch((error: unknown) => {
+    provisioned = undefined;
+    throw error;
+  });
+  return provisioned;
+}
+
+function runProvision(options: EnsurePythonOptions): Promise<string> {
+  const script = options.provisionScript ?? join(HARNESS_DIR, 'provision.sh');
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [script], {
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stderr: string[] = [];
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      stderr.push(line);
+      if (stderr.length > 40) stderr.shift();
+      options.onProgress?.(line);
+    });
+    child.on('error', (error) => {
+      reject(
+        new BackendError(`Cannot run the harness setup script ${script}: ${error.message}`, {
+          fix: 'Install bash.',
+          cause: error,
+        }),
+      );
+    });
+    child.on('close', (code) => {
+      const python = stdout.trim().split('\n').pop() ?? '';
+      if (code === 0 && python) return resolve(python);
+      reject(provisionError(code, stderr));
+    });
+  });
+}
+
+function provisionError(code: number | null, stderr: readonly string[]): BackendError {
+  const text = stderr.join('\n');
+  const tail = stderr.slice(-8).join('\n');
+  if (code === 127 || /python3?[^\n]*(not found|No such file or directory)/i.test(text)) {
+    return new BackendError(`Cannot create the PyTorch harness venv: no python3 found.\n${tail}`, {
+      fix: PYTHON_FIX,
+    });
+  }
+  if (/ensurepip is not available|No module named venv/i.test(text)) {
+    return new BackendError(
+      `Cannot create the PyTorch harness venv: python3 lacks the venv module.\n${tail}`,
+      {
+        fix: 'Debian/Ubuntu: apt install python3-venv (or set LLEM_PYTHON to a python with torch and transformers).',
+      },
+    );
+  }
+  return new BackendError(`Creating the PyTorch harness venv failed (exit ${code}).\n${tail}`, {
+    fix: 'Check network access to PyPI (pip install torch transformers), or set LLEM_PYTHON to a ready python.',
+  });
+}
