@@ -5,3 +5,4 @@
 
 export * from './backend-contract.js';
 export * from './state-store-contract.js';
+export * from './runner-contract.js';
