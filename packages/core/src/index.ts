@@ -19,6 +19,7 @@ export * from './plugins/runner.js';
 export * from './process/env.js';
 export * from './protocol/events.js';
 export * from './results/experiment-result.js';
+export * from './results/index.js';
 export * from './results/workload-result.js';
 export * from './security/ids.js';
 export * from './state/experiment-state.js';
