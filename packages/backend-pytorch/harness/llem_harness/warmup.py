@@ -23,8 +23,9 @@ def coefficient_of_variation(values: list[float]) -> float:
     return 0.0 if mean == 0 else statistics.pstdev(values) / mean
 
 
-def run_warmup(cfg: WarmupSettings, batch_size: int, run_batch: Callable[[int], None]) -> dict[str, object]:
-    """`run_batch(i)` runs warmup batch i; returns the record kept in result.warmup."""
+def run_warmup(cfg: WarmupSettings, batch_size: int, measure: Callable[[int], float]) -> dict[str, object]:
+    """`measure(i)` runs warmup batch i and returns its latency in ms (see `timed`); returns the
+    record kept in result.warmup."""
     record: dict[str, object] = {
         "enabled": cfg.enabled, "mode": "cv" if cfg.convergence_detection else "fixed", "iterations": 0,
         "prompts": 0, "latencies_ms": [], "converged": None, "final_cv": None, "target_cv": None,
@@ -39,7 +40,7 @@ def run_warmup(cfg: WarmupSettings, batch_size: int, run_batch: Callable[[int], 
         window = cfg.window_size
         converged, cv = False, None
         while len(latencies) < cap:
-            latencies.append(_timed(run_batch, len(latencies)))
+            latencies.append(measure(len(latencies)))
             if len(latencies) >= max(floor, window):
                 cv = coefficient_of_variation(latencies[-window:])
                 if cv < cfg.cv_threshold:
@@ -48,17 +49,22 @@ def run_warmup(cfg: WarmupSettings, batch_size: int, run_batch: Callable[[int], 
         record.update(converged=converged, final_cv=cv, target_cv=cfg.cv_threshold)
     else:
         for i in range(math.ceil(cfg.n_warmup / batch_size)):
-            latencies.append(_timed(run_batch, i))
+            latencies.append(measure(i))
         tail = latencies[-cfg.window_size:]
         record.update(final_cv=coefficient_of_variation(tail) if len(tail) >= 2 else None)
     record.update(iterations=len(latencies), prompts=len(latencies) * batch_size, latencies_ms=latencies)
     return record
 
 
-def _timed(run_batch: Callable[[int], None], i: int) -> float:
-    t0 = time.perf_counter()
-    run_batch(i)
-    return (time.perf_counter() - t0) * 1e3
+def timed(run_batch: Callable[[int], None]) -> Callable[[int], float]:
+    """Wraps a batch runner into a `measure` that returns wall-clock milliseconds."""
+
+    def measure(i: int) -> float:
+        t0 = time.perf_counter()
+        run_batch(i)
+        return (time.perf_counter() - t0) * 1e3
+
+    return measure
 
 
 def thermal_wait(cfg: WarmupSettings, sleep: Callable[[float], None] = time.sleep) -> float:

@@ -26,7 +26,7 @@ from .nvml_energy import NvmlEnergyReader
 from .prompts import Prompt, load_prompts
 from .protocol import ProtocolWriter
 from .settings import Settings
-from .warmup import run_warmup, thermal_wait
+from .warmup import run_warmup, thermal_wait, timed
 
 log = logging.getLogger("llem_harness")
 
@@ -69,7 +69,7 @@ def run_workload(settings: Settings, out_dir: str, protocol: ProtocolWriter,
     def warmup_batch(i: int) -> None:
         generator.run_batch([prompts[(i * size + k) % len(prompts)] for k in range(size)])
 
-    warmup = run_warmup(settings.warmup, size, warmup_batch)
+    warmup = run_warmup(settings.warmup, size, timed(warmup_batch))
     protocol.emit("warmup-done", prompts=int(warmup["prompts"]))  # type: ignore[call-overload]
     warmup["thermal_floor_wait_s"] = thermal_wait(settings.warmup)
 
@@ -117,8 +117,8 @@ def build_result(settings: Settings, loaded: Any, outcomes: list[BatchOutcome], 
     inputs = [x for o in outcomes for x in o.input_tokens]
     outputs = [x for o in outcomes for x in o.output_tokens]
     n_in, n_out = sum(inputs), sum(outputs)
-    timed = all(o.timings is not None for o in outcomes)
-    latency = latency_section([t for o in outcomes for t in (o.timings or [])]) if timed and outcomes else None
+    all_timed = all(o.timings is not None for o in outcomes)
+    latency = latency_section([t for o in outcomes for t in (o.timings or [])]) if all_timed and outcomes else None
     warnings = list(generator.warnings)
     if duration <= 0:
         warnings.append("the measured window has zero length")
