@@ -63,10 +63,10 @@ describe('RaplSampler', () => {
     const t = await s.stop();
     const pkg0 = t.devices.find((d) => d.device.id === 'cpu-package-0');
     expect(pkg0?.readings.at(-1)?.energyMj).toBe(300_000);
-    const first = t.devices
+    const times = t.devices
       .flatMap((d) => d.readings.map((r) => r.tMonoNs))
-      .reduce((a, b) => (a < b ? a : b));
-    const last = t.devices.flatMap((d) => d.readings.map((r) => r.tMonoNs)).reduce((a, b) => (a > b ? a : b));
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const [first, last] = [times[0] ?? 0n, times.at(-1) ?? 0n];
     const m = integrateTraces([t], { startNs: first, endNs: last }, null);
     const energy = Object.fromEntries(m.devices.map((d) => [d.device_id, d.energy_j]));
     // package-0: 999 J -> wrap at 1000 J -> 300 J = 301 J.

@@ -31,6 +31,12 @@ interface RaplZone {
   rangeMj: number;
 }
 
+/** A sysfs counter value, or null when the text is not a plain non-negative integer. */
+export function parseMicrojoules(text: string): number | null {
+  const t = text.trim();
+  return /^\d+$/.test(t) ? Number(t) : null;
+}
+
 const ZONE_DIR = /^intel-rapl:(\d+)(?::(\d+))?$/;
 
 export function raplPermissionFix(root: string): string {
@@ -97,8 +103,8 @@ export class RaplSampler implements EnergySampler {
       let rangeUj: number;
       try {
         domain = this.readText(join(dir, 'name')).trim();
-        rangeUj = Number(this.readText(join(dir, 'max_energy_range_uj')).trim());
-        Number(this.readText(join(dir, 'energy_uj')).trim());
+        rangeUj = parseMicrojoules(this.readText(join(dir, 'max_energy_range_uj'))) ?? 0;
+        this.readText(join(dir, 'energy_uj'));
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EACCES' || code === 'EPERM') {
@@ -117,6 +123,8 @@ export class RaplSampler implements EnergySampler {
         continue;
       }
       if (m[2] === undefined && domain.startsWith('package')) packageIds.set(socket, info.id);
+      if (rangeUj <= 0)
+        notes.push(`${name}: no max_energy_range_uj; a counter wrap would count as a regression.`);
       this.zones.push({ info, energyPath: join(dir, 'energy_uj'), rangeMj: rangeUj / 1000 });
     }
     if (this.zones.length === 0)
@@ -158,7 +166,8 @@ export class RaplSampler implements EnergySampler {
   private tick(): void {
     for (const z of this.zones) {
       try {
-        const uj = Number(this.readText(z.energyPath).trim());
+        const uj = parseMicrojoules(this.readText(z.energyPath));
+        if (uj === null) continue; // torn or empty read: a gap, never a bogus 0
         this.readings.get(z.info.id)?.push({ tMonoNs: this.clock.monotonicNs(), energyMj: uj / 1000 });
       } catch {
         // A missed read shows up as a sampling gap in the quality block.
