@@ -1,0 +1,236 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type BackendContext, resolveExperimentConfig } from '@llem/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDockerRunArgv, createPytorchBackend, type PytorchBackendOptions } from '../src/index.js';
+import { catalogOf, FAKE_DOCKER, tempDir, tinyConfig } from './helpers.js';
+
+async function dockerPlan(
+  raw: Record<string, unknown>,
+  options: PytorchBackendOptions,
+  workDir: string,
+  experimentId = 'exp-1',
+) {
+  const plugin = createPytorchBackend({ docker: FAKE_DOCKER, env: { PATH: process.env.PATH }, ...options });
+  const { config, configHash } = resolveExperimentConfig(raw, { backends: catalogOf(plugin) });
+  const ctx: BackendContext = { config, configHash, experimentId, workDir, launch: 'docker' };
+  return { plan: await plugin.prepare(ctx), configHash };
+}
+
+describe('docker run argv', () => {
+  let workDir: string;
+  beforeAll(async () => {
+    workDir = await tempDir('argv');
+  });
+  afterAll(() => rm(workDir, { recursive: true, force: true }));
+
+  it('has every flag that keeps a container stoppable, owned by the user and fed by the exchange dir', async () => {
+    const { plan, configHash } = await dockerPlan(
+      tinyConfig({ gpus: [1, 3] }),
+      { image: 'llem/backend-pytorch:test', containerUser: { uid: 1000, gid: 1001 } },
+      workDir,
+    );
+    expect(plan.spec.argv).toEqual([
+      FAKE_DOCKER,
+      'run',
+      '--rm',
+      '--init',
+      '--name',
+      'llem-exp-1',
+      '--label',
+      'llem.experiment=exp-1',
+      '--label',
+      `llem.config-hash=${configHash}`,
+      '--gpus',
+      '"device=1,3"',
+      '--ipc=host',
+      '--user',
+      '1000:1001',
+      '-v',
+      `${workDir}:/llem/exchange`,
+      '-v',
+      'llem-hf-cache:/llem/hf-cache',
+      '-e',
+      'PYTHONUNBUFFERED=1',
+      '-e',
+      'TOKENIZERS_PARALLELISM=false',
+      '-e',
+      'CUDA_DEVICE_ORDER=PCI_BUS_ID',
+      '-e',
+      'HF_HOME=/llem/hf-cache',
+      // --gpus renumbers the two chosen GPUs as 0 and 1 inside the container.
+      '-e',
+      'CUDA_VISIBLE_DEVICES=0,1',
+      'llem/backend-pytorch:test',
+      '--config',
+      '/llem/exchange/harness-config.json',
+      '--out',
+      '/llem/exchange',
+    ]);
+    expect(plan.spec.stopCommands).toEqual({
+      graceful: [FAKE_DOCKER, 'stop', '-t', '10', 'llem-exp-1'],
+      force: [FAKE_DOCKER, 'kill', 'llem-exp-1'],
+    });
+    expect(plan.spec.graceMs).toBe(10_000);
+  });
+
+  it('uses --gpus all without gpus, --shm-size when asked, a host cache dir, and the package version as tag', async () => {
+    const { plan } = await dockerPlan(
+      tinyConfig(),
+      { shmSize: '16g', hfCache: { hostDir: '/data/hf' } },
+      workDir,
+    );
+    const argv = plan.spec.argv.join(' ');
+    expect(argv).toContain('--gpus all');
+    expect(argv).toContain('--shm-size 16g');
+    expect(argv).not.toContain('--ipc=host');
+    expect(argv).toContain('-v /data/hf:/llem/hf-cache');
+    expect(argv).not.toContain('CUDA_VISIBLE_DEVICES');
+    expect(argv).toMatch(/ llem\/backend-pytorch:\d+\.\d+\.\d+ --config /);
+  });
+
+  it('takes the docker binary and image from LLEM_DOCKER and LLEM_PYTORCH_IMAGE', async () => {
+    const plugin = createPytorchBackend({
+      env: { PATH: '/nowhere', LLEM_DOCKER: FAKE_DOCKER, LLEM_PYTORCH_IMAGE: 'registry.example/llem:dev' },
+    });
+    const { config, configHash } = resolveExperimentConfig(tinyConfig(), { backends: catalogOf(plugin) });
+    const plan = await plugin.prepare({ config, configHash, experimentId: 'e', workDir, launch: 'docker' });
+    expect(plan.spec.argv[0]).toBe(FAKE_DOCKER);
+    expect(plan.spec.argv).toContain('registry.example/llem:dev');
+    expect(plan.spec.stopCommands?.force?.[0]).toBe(FAKE_DOCKER);
+  });
+
+  it('fails with a fix when the docker client is missing', async () => {
+    const plugin = createPytorchBackend({ env: { PATH: '/nowhere' } });
+    const { config, configHash } = resolveExperimentConfig(tinyConfig(), { backends: catalogOf(plugin) });
+    await expect(
+      plugin.prepare({ config, configHash, experimentId: 'e', workDir, launch: 'docker' }),
+    ).rejects.toMatchObject({
+      name: 'BackendError',
+      fix: expect.stringContaining('runner: local'),
+    });
+  });
+
+  it('passes HF_TOKEN only through a 0600 env file outside the exchange dir, and lists it for cleanup', async () => {
+    const token = 'hf_secret_do_not_leak_123';
+    const secretsDir = await tempDir('secrets');
+    const plugin = createPytorchBackend({
+      docker: FAKE_DOCKER,
+      env: { PATH: process.env.PATH, HF_TOKEN: token },
+      secretsDir,
+    });
+    const { config, configHash } = resolveExperimentConfig(tinyConfig(), { backends: catalogOf(plugin) });
+    const plan = await plugin.prepare({ config, configHash, experimentId: 'e', workDir, launch: 'docker' });
+    const envFile = plan.spec.argv[plan.spec.argv.indexOf('--env-file') + 1]!;
+    expect(envFile.startsWith(secretsDir)).toBe(true);
+    expect(plan.cleanupPaths).toEqual([envFile]);
+    const { statSync, readFileSync } = await import('node:fs');
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(envFile, 'utf8')).toBe(`HF_TOKEN=${token}\n`);
+    const everything = JSON.stringify({
+      argv: plan.spec.argv,
+      env: plan.spec.env,
+      files: plan.files,
+      description: plan.description,
+    });
+    expect(everything).not.toContain(token);
+    await rm(secretsDir, { recursive: true, force: true });
+  });
+});
+
+/**
+ * The real docker client (/usr/local/bin/docker) parses every flag before it contacts a daemon.
+ * Pointed at a socket that does not exist, an argv it accepts fails with "Cannot connect to the
+ * Docker daemon"; one it rejects fails with "unknown flag" / "invalid argument".
+ */
+const REAL_DOCKER = '/usr/local/bin/docker';
+describe.skipIf(!existsSync(REAL_DOCKER))('the real docker client accepts our argv', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await tempDir('real-docker');
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  function parseWithRealDocker(argv: readonly string[]) {
+    const result = spawnSync(REAL_DOCKER, argv.slice(1), {
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        DOCKER_HOST: `unix://${join(dir, 'no-daemon.sock')}`,
+        DOCKER_CONFIG: dir,
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    return { status: result.status, stderr: result.stderr };
+  }
+
+  it('rejects a bad flag (the probe can fail)', () => {
+    const probe = parseWithRealDocker(['docker', 'run', '--rm', '--no-such-flag', 'x', 'alpine']);
+    expect(probe.stderr).toMatch(/unknown flag/);
+    const badGpu = parseWithRealDocker(['docker', 'run', '--gpus', 'device=0,bogus', 'alpine']);
+    expect(badGpu.stderr).toMatch(/invalid argument/);
+  });
+
+  const cases: Array<[string, Record<string, unknown>, PytorchBackendOptions]> = [
+    ['all GPUs, ipc host, named volume', tinyConfig(), {}],
+    ['two GPUs', tinyConfig({ gpus: [0, 1] }), {}],
+    [
+      'one GPU, shm size, host cache dir',
+      tinyConfig({ gpus: [2] }),
+      { shmSize: '8g', hfCache: { hostDir: '/tmp/hf cache' } },
+    ],
+    [
+      'no GPU flag, image user, extra flags',
+      tinyConfig(),
+      {
+        dockerGpus: false,
+        containerUser: null,
+        extraDockerRunArgs: ['--network', 'host', '--memory', '32g'],
+      },
+    ],
+    [
+      'secrets env file and offline mode',
+      tinyConfig({ gpus: [0, 1, 2, 3] }),
+      { env: { PATH: process.env.PATH, HF_TOKEN: 'hf_x', HF_HUB_OFFLINE: '1' } },
+    ],
+  ];
+  for (const [name, raw, options] of cases) {
+    it(`parses: ${name}`, async () => {
+      const workDir = join(dir, 'work with space');
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(workDir, { recursive: true });
+      const { plan } = await dockerPlan(
+        raw,
+        { ...options, secretsDir: dir },
+        workDir,
+        'study-1.exp_2-cycle-3',
+      );
+      const result = parseWithRealDocker(plan.spec.argv);
+      expect(result.stderr).toContain('Cannot connect to the Docker daemon');
+      expect(result.status).toBe(125);
+      for (const command of [plan.spec.stopCommands!.graceful!, plan.spec.stopCommands!.force!]) {
+        expect(parseWithRealDocker(command).stderr).toContain('Cannot connect to the Docker daemon');
+      }
+      for (const path of plan.cleanupPaths ?? []) await rm(path, { force: true });
+    });
+  }
+
+  it('builds argv that the client accepts straight from buildDockerRunArgv', () => {
+    const argv = buildDockerRunArgv({
+      docker: 'docker',
+      image: 'llem/backend-pytorch:0.1.0',
+      experimentId: 'x',
+      configHash: '0123456789abcdef',
+      workDir: dir,
+      gpus: [7],
+      hfCache: { volume: 'llem-hf-cache' },
+      user: { uid: 0, gid: 0 },
+      env: { A: 'b=c d' },
+      command: ['--config', '/llem/exchange/c.json', '--out', '/llem/exchange'],
+    });
+    expect(parseWithRealDocker(argv).stderr).toContain('Cannot connect to the Docker daemon');
+  });
+});
