@@ -257,7 +257,8 @@ function matches(state: ExperimentState, filter: StateFilter): boolean {
 
 /** Later `lastUpdated` wins; ties go to the larger id, so the answer never depends on directory order. */
 function isNewer(a: ExperimentState, b: ExperimentState): boolean {
-  return a.lastUpdated === b.lastUpdated ? a.experimentId > b.experimentId : a.lastUpdated > b.lastUpdated;
+  const [ta, tb] = [Date.parse(a.lastUpdated), Date.parse(b.lastUpdated)];
+  return ta === tb ? a.experimentId > b.experimentId : ta > tb;
 }
 
 export function createFsStateStore(options: FsStateStoreOptions = {}): Promise<FsStateStore> {
