@@ -26,3 +26,4 @@ export * from './state/experiment-state.js';
 export * from './state/liveness.js';
 export * from './state/phase.js';
 export * from './state/store.js';
+export * from './orchestration/index.js';

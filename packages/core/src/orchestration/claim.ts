@@ -1,0 +1,143 @@
+import { hostname } from 'node:os';
+import type { Clock } from '../clock.js';
+import { StateConflictError, StateStoreError } from '../errors.js';
+import {
+  createState,
+  type ExperimentState,
+  isComplete,
+  markFailed,
+  withProcess,
+} from '../state/experiment-state.js';
+import { isProcessAlive, type StaleVerdict, staleVerdict } from '../state/liveness.js';
+import type { StateStore } from '../state/store.js';
+
+/**
+ * Claiming one experiment-cycle through the store, so two llem processes (or two runners in one
+ * process) never measure it twice. Every decision rests on the store's two atomic operations:
+ * `create` (fails when the record exists) and `save` (refuses a stale revision).
+ *
+ * Retrying a failed run: the phase machine has no backward move, so a retry is a NEW attempt,
+ * not a transition. We save a fresh `initialising` state (attempt + 1) over the old record,
+ * carrying the old record's revision: the store contract's revision check makes exactly one of
+ * two concurrent retriers win; the loser gets StateConflictError and leaves the run alone.
+ * (delete + create would leave a window where a third process sees no record at all.)
+ *
+ * Ownership while initialising: `subprocessPid`/`hostName` hold the llem process that claimed
+ * the run until the workload starts (then the workload's pid). So a run whose llem died while
+ * preparing is recognised as stale, and a live one is never stolen.
+ */
+
+/** An initialising record without an owner pid older than this is abandoned (crash between create and save). */
+export const UNOWNED_INITIALISING_GRACE_MS = 60_000;
+
+export interface ClaimRequest {
+  experimentId: string;
+  configHash: string;
+  studyId: string | null;
+  cycle: number | null;
+  force: boolean;
+  /** Lone experiments: a completed state with the same hash under another id counts as done. */
+  reuseByHash: boolean;
+}
+
+export type Claim =
+  | { kind: 'claimed'; state: ExperimentState; previous: ExperimentState | null; staleReason: string | null }
+  | { kind: 'reused'; state: ExperimentState }
+  | { kind: 'busy'; state: ExperimentState | null; reason: string };
+
+export async function claimRun(store: StateStore, request: ClaimRequest, clock: Clock): Promise<Claim> {
+  let existing = await store.load(request.experimentId);
+  if (!existing && request.reuseByHash && !request.force) {
+    const found = await store.findByConfigHash(request.configHash);
+    if (found && isComplete(found)) return { kind: 'reused', state: found };
+  }
+  if (!existing) {
+    let created: ExperimentState;
+    try {
+      created = await store.create(request.experimentId, request.configHash, {
+        studyId: request.studyId,
+        cycle: request.cycle,
+      });
+    } catch (error) {
+      if (!(error instanceof StateStoreError)) throw error;
+      const winner = await store.load(request.experimentId);
+      if (!winner) throw error;
+      return { kind: 'busy', state: winner, reason: `claimed by another llem process${ownerText(winner)}` };
+    }
+    return own(store, { ...created, attempt: 1 }, null, null, clock);
+  }
+  if (isComplete(existing) && !request.force) return { kind: 'reused', state: existing };
+
+  let staleReason: string | null = null;
+  if (!existing.failed && existing.phase !== 'done') {
+    const verdict = ownerVerdict(existing, clock);
+    if (!verdict.stale)
+      return { kind: 'busy', state: existing, reason: `already running${ownerText(existing)}` };
+    staleReason = verdict.reason;
+    try {
+      existing = await store.save(markFailed(existing, verdict.reason, 'stale', clock));
+    } catch (error) {
+      if (error instanceof StateConflictError)
+        return { kind: 'busy', state: existing, reason: 'claimed by another llem process' };
+      throw error;
+    }
+  }
+  const fresh: ExperimentState = {
+    ...createState(request.experimentId, request.configHash, {
+      studyId: request.studyId,
+      cycle: request.cycle,
+      clock,
+    }),
+    attempt: existing.attempt + 1,
+    revision: existing.revision,
+  };
+  return own(store, fresh, existing, staleReason, clock);
+}
+
+async function own(
+  store: StateStore,
+  state: ExperimentState,
+  previous: ExperimentState | null,
+  staleReason: string | null,
+  clock: Clock,
+): Promise<Claim> {
+  try {
+    const saved = await store.save(withProcess(state, process.pid, clock));
+    return { kind: 'claimed', state: saved, previous, staleReason };
+  } catch (error) {
+    if (error instanceof StateConflictError)
+      return { kind: 'busy', state: null, reason: 'claimed by another llem process' };
+    throw error;
+  }
+}
+
+/** Is the process that owns a running (not failed, not done) state gone? */
+export function ownerVerdict(
+  state: ExperimentState,
+  clock: Clock,
+  alive: (pid: number) => boolean = isProcessAlive,
+  localHost: string = hostname(),
+): StaleVerdict {
+  if (state.phase === 'measuring') return staleVerdict(state, alive, localHost);
+  if (state.phase !== 'initialising' || state.failed) return { stale: false };
+  if (state.subprocessPid === null) {
+    const age = clock.now().getTime() - Date.parse(state.lastUpdated);
+    return age > UNOWNED_INITIALISING_GRACE_MS
+      ? {
+          stale: true,
+          reason: `Stale: initialising since ${state.lastUpdated} with no owning process (llem stopped while claiming).`,
+        }
+      : { stale: false };
+  }
+  if (state.hostName !== null && state.hostName !== localHost) return { stale: false };
+  if (alive(state.subprocessPid)) return { stale: false };
+  return {
+    stale: true,
+    reason: `Stale: llem process ${state.subprocessPid} stopped while preparing this run.`,
+  };
+}
+
+function ownerText(state: ExperimentState): string {
+  if (state.subprocessPid === null) return '';
+  return ` (pid ${state.subprocessPid} on host ${state.hostName ?? 'unknown'})`;
+}

@@ -1,0 +1,51 @@
+import type { OutputStream } from '../plugins/runner.js';
+import type { ProtocolEvent } from '../protocol/events.js';
+
+/** Steps of one experiment-cycle as the orchestrator walks them (for a live view). */
+export type RunStep =
+  | 'claiming'
+  | 'preparing'
+  | 'baseline'
+  | 'launching'
+  | 'measuring'
+  | 'collecting'
+  | 'writing'
+  | 'done'
+  | 'reused'
+  | 'busy'
+  | 'failed'
+  | 'interrupted';
+
+export type ProgressEvent =
+  | { type: 'step'; experimentId: string; step: RunStep; detail?: string }
+  /** A protocol event from the workload (loaded, warmup-done, window-start, progress, ...). */
+  | { type: 'workload'; experimentId: string; event: ProtocolEvent }
+  | { type: 'log'; experimentId: string; line: string; stream: OutputStream }
+  /** A study starts run `position` (0-based) of `total`. */
+  | {
+      type: 'run-start';
+      experimentId: string;
+      position: number;
+      total: number;
+      label: string;
+      cycle: number | null;
+    }
+  /** A pause between study runs; `seconds` is the planned length (cooldown: the timeout). */
+  | {
+      type: 'gap';
+      reason: 'experiment' | 'cycle' | 'cooldown';
+      seconds: number;
+      temperatures?: Record<string, number>;
+    };
+
+export type ProgressListener = (event: ProgressEvent) => void;
+
+/** Calls the listener, never letting a broken live view break a measurement. */
+export function emitProgress(listener: ProgressListener | undefined, event: ProgressEvent): void {
+  if (!listener) return;
+  try {
+    listener(event);
+  } catch {
+    // A display error must not fail or corrupt a run.
+  }
+}

@@ -1,0 +1,295 @@
+import 'reflect-metadata';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inject, injectable } from 'tsyringe';
+import { type Clock, isoUtc } from '../clock.js';
+import type { Logger } from '../di/container.js';
+import { TOKENS } from '../di/tokens.js';
+import { InterruptedError } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import type { LaunchMode } from '../plugins/backend.js';
+import type { EnergyMeter } from '../plugins/energy.js';
+import type { ExperimentResult } from '../results/experiment-result.js';
+import { writeStudyTable } from '../results/study-table.js';
+import { isComplete } from '../state/experiment-state.js';
+import type { StateStore } from '../state/store.js';
+import { ownerVerdict } from './claim.js';
+import { ExperimentOrchestrator, type RunReport, type RunStatus } from './experiment-orchestrator.js';
+import { studyDirFor } from './naming.js';
+import { emitProgress, type ProgressListener } from './progress.js';
+import { interruptibleSleep } from './sleep.js';
+import type { PlannedRun, StudyDuplicate, StudyPlan } from './study-plan.js';
+
+export interface StudyRunOptions {
+  /** Results root: a study writes into `<resultsDir>/<study-id>/`, a lone experiment into resultsDir. */
+  resultsDir: string;
+  /** Remeasure runs that are already done. */
+  force?: boolean;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  launch?: LaunchMode;
+  /** Write study.csv / aggregate.csv (+ parquet) at the end (default: true for studies). */
+  writeTable?: boolean;
+}
+
+export type StudyRunStatus = RunStatus | 'interrupted' | 'not-run';
+
+export interface StudyRunEntry {
+  position: number;
+  experimentId: string;
+  configHash: string;
+  cycle: number | null;
+  label: string;
+  status: StudyRunStatus;
+  attempt: number | null;
+  resultPath: string | null;
+  error: string | null;
+  /** Seconds of gap and cooldown actually waited before this run (null: none planned). */
+  gapBeforeS: number | null;
+  durationS: number | null;
+}
+
+export interface StudySummary {
+  kind: StudyPlan['kind'];
+  studyId: string | null;
+  name: string | null;
+  designHash: string | null;
+  studyDir: string;
+  startedUtc: string;
+  finishedUtc: string;
+  /** True when a signal stopped the study: the CLI exits 130. */
+  interrupted: boolean;
+  counts: Record<StudyRunStatus, number> & { total: number };
+  runs: StudyRunEntry[];
+  duplicates: StudyDuplicate[];
+  /** Files written by writeStudyTable, relative to studyDir. */
+  tableFiles: Record<string, string> | null;
+  warnings: string[];
+}
+
+export const STUDY_SUMMARY_FILE = 'study.json';
+
+/**
+ * Runs a StudyPlan in order with gaps and cooldowns, resuming by state: completed runs are
+ * reused (unless `force`), failed and interrupted ones retried, runs another llem process holds
+ * are skipped as `busy`. Never throws for a failed run; an interrupt ends the loop and the summary
+ * says `interrupted`.
+ */
+@injectable()
+export class StudyRunner {
+  constructor(
+    @inject(ExperimentOrchestrator) private readonly orchestrator: ExperimentOrchestrator,
+    @inject(TOKENS.StateStore) private readonly store: StateStore,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.EnergyMeter, { isOptional: true }) private readonly meter: EnergyMeter | null = null,
+  ) {}
+
+  async run(plan: StudyPlan, options: StudyRunOptions): Promise<StudySummary> {
+    const { signal, onProgress } = options;
+    const studyDir = studyDirFor(options.resultsDir, plan.studyId);
+    await mkdir(studyDir, { recursive: true });
+    const startedUtc = isoUtc(this.clock.now());
+    const warnings: string[] = [];
+    if (plan.order === 'sequential' && plan.gaps.cycle_seconds > 0 && plan.cycles > 1) {
+      warnings.push('gaps.cycle_seconds is not used with order: sequential (an experiment\'s cycles run back to back); use interleaved or shuffled.');
+    }
+    const entries: StudyRunEntry[] = plan.runs.map((run) => ({
+      position: run.position,
+      experimentId: run.experimentId,
+      configHash: run.configHash,
+      cycle: run.cycle,
+      label: plan.experiments[run.experimentIndex]!.label,
+      status: 'not-run',
+      attempt: null,
+      resultPath: null,
+      error: null,
+      gapBeforeS: null,
+      durationS: null,
+    }));
+    const results: ExperimentResult[] = [];
+    let interrupted = false;
+    let previousMeasured: PlannedRun | null = null;
+    let cooldownUnavailableWarned = false;
+
+    for (const run of plan.runs) {
+      if (signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      const entry = entries[run.position]!;
+      const experiment = plan.experiments[run.experimentIndex]!;
+      emitProgress(onProgress, { type: 'run-start', experimentId: run.experimentId, position: run.position, total: plan.runs.length, label: experiment.label, cycle: run.cycle });
+
+      // A run that will not be measured (done, or held by another process) costs no gap.
+      let gapBeforeS: number | null = null;
+      if (await this.willMeasure(run, options.force ?? false)) {
+        const waited = await this.pause(plan, run, previousMeasured, signal, onProgress, () => {
+          if (!cooldownUnavailableWarned) warnings.push('gaps.cooldown is set but no GPU temperature source is available: cooldown skipped.');
+          cooldownUnavailableWarned = true;
+        });
+        gapBeforeS = waited;
+        if (signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+      }
+
+      let report: RunReport;
+      try {
+        report = await this.orchestrator.run({
+          config: experiment.config,
+          configHash: run.configHash,
+          experimentId: run.experimentId,
+          studyId: plan.studyId,
+          cycle: run.cycle,
+          outputDir: studyDir,
+          resultDirName: run.resultDirName,
+          force: options.force,
+          reuseByHash: plan.kind === 'experiment',
+          signal,
+          onProgress,
+          gapBeforeS,
+          launch: options.launch,
+        });
+      } catch (error) {
+        if (error instanceof InterruptedError) {
+          Object.assign(entry, { status: 'interrupted', error: 'interrupted', gapBeforeS });
+          interrupted = true;
+          break;
+        }
+        // Not a measurement failure (the store or the disk is broken): record it, go on.
+        const message = error instanceof Error ? error.message : String(error);
+        this.logger.warn(`${run.experimentId}: ${message}`);
+        Object.assign(entry, { status: 'failed', error: message, gapBeforeS });
+        continue;
+      }
+      Object.assign(entry, {
+        status: report.status,
+        attempt: report.attempt,
+        resultPath: report.resultPath,
+        error: report.error,
+        gapBeforeS,
+        durationS: report.durationS,
+      });
+      if (report.result) results.push(report.result);
+      if (report.status === 'done' || report.status === 'failed') previousMeasured = run;
+    }
+
+    let tableFiles: Record<string, string> | null = null;
+    if (plan.kind === 'study' && (options.writeTable ?? true) && results.length > 0) {
+      try {
+        tableFiles = await writeStudyTable(studyDir, results);
+      } catch (error) {
+        warnings.push(`study table not written: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+
+    const counts = { total: entries.length, done: 0, reused: 0, failed: 0, busy: 0, interrupted: 0, 'not-run': 0 } as StudySummary['counts'];
+    for (const entry of entries) counts[entry.status] += 1;
+    const summary: StudySummary = {
+      kind: plan.kind,
+      studyId: plan.studyId,
+      name: plan.name,
+      designHash: plan.designHash,
+      studyDir,
+      startedUtc,
+      finishedUtc: isoUtc(this.clock.now()),
+      interrupted,
+      counts,
+      runs: entries,
+      duplicates: plan.duplicates,
+      tableFiles,
+      warnings,
+    };
+    if (plan.kind === 'study') await this.writeSummary(studyDir, plan, summary);
+    return summary;
+  }
+
+  /** Quick look (no claim): will the orchestrator measure this run, or reuse / skip it? */
+  private async willMeasure(run: PlannedRun, force: boolean): Promise<boolean> {
+    const state = await this.store.load(run.experimentId);
+    if (!state) return true;
+    if (isComplete(state)) return force;
+    if (state.failed) return true;
+    return ownerVerdict(state, this.clock).stale;
+  }
+
+  /**
+   * The pause before a measured run: the experiment gap after a previous measured run, plus the
+   * cycle gap when a new cycle starts (interleaved/shuffled orders, where cycles are contiguous
+   * blocks), then the cooldown. Returns the seconds actually waited, null if nothing was planned.
+   */
+  private async pause(
+    plan: StudyPlan,
+    run: PlannedRun,
+    previous: PlannedRun | null,
+    signal: AbortSignal | undefined,
+    onProgress: ProgressListener | undefined,
+    noTemperatures: () => void,
+  ): Promise<number | null> {
+    const t0 = this.clock.monotonicNs();
+    let planned = false;
+    if (previous !== null) {
+      const { experiment_seconds: experimentGap, cycle_seconds: cycleGap } = plan.gaps;
+      const newCycle = plan.order !== 'sequential' && run.cycle !== previous.cycle;
+      if (experimentGap > 0) {
+        planned = true;
+        emitProgress(onProgress, { type: 'gap', reason: 'experiment', seconds: experimentGap });
+        await interruptibleSleep(experimentGap * 1000, signal);
+      }
+      if (newCycle && cycleGap > 0 && !signal?.aborted) {
+        planned = true;
+        emitProgress(onProgress, { type: 'gap', reason: 'cycle', seconds: cycleGap });
+        await interruptibleSleep(cycleGap * 1000, signal);
+      }
+    }
+    const cooldown = plan.gaps.cooldown;
+    if (cooldown && !signal?.aborted) {
+      if (!this.meter?.temperatures) noTemperatures();
+      else {
+        planned = true;
+        await this.coolDown(cooldown, signal, onProgress);
+      }
+    }
+    return planned ? Number(this.clock.monotonicNs() - t0) / 1e9 : null;
+  }
+
+  /** Polls GPU temperatures until every one is at or below the limit, or the timeout passes. */
+  private async coolDown(
+    cooldown: NonNullable<StudyPlan['gaps']['cooldown']>,
+    signal: AbortSignal | undefined,
+    onProgress: ProgressListener | undefined,
+  ): Promise<void> {
+    const deadline = this.clock.monotonicNs() + BigInt(Math.round(cooldown.timeout_seconds * 1e9));
+    for (;;) {
+      const temperatures = (await this.meter?.temperatures?.()) ?? {};
+      const hottest = Math.max(-Infinity, ...Object.values(temperatures));
+      if (hottest <= cooldown.max_temperature_c || signal?.aborted) return;
+      if (this.clock.monotonicNs() >= deadline) {
+        this.logger.warn(`cooldown: GPUs still at ${hottest} °C after ${cooldown.timeout_seconds} s (limit ${cooldown.max_temperature_c} °C); going on.`);
+        return;
+      }
+      emitProgress(onProgress, { type: 'gap', reason: 'cooldown', seconds: cooldown.timeout_seconds, temperatures });
+      await interruptibleSleep(cooldown.poll_seconds * 1000, signal);
+    }
+  }
+
+  private async writeSummary(studyDir: string, plan: StudyPlan, summary: StudySummary): Promise<void> {
+    const document = {
+      schema: 'llem.study/1',
+      source: plan.source,
+      cycles: plan.cycles,
+      order: plan.order,
+      shuffle_seed: plan.shuffleSeed,
+      gaps: plan.gaps,
+      experiments: plan.experiments.map((e) => ({ index: e.index, origin: e.origin, label: e.label, config_hash: e.configHash, assignments: e.assignments })),
+      summary,
+    };
+    try {
+      await writeFileAtomic(join(studyDir, STUDY_SUMMARY_FILE), `${JSON.stringify(document, null, 2)}\n`);
+    } catch (error) {
+      summary.warnings.push(`${STUDY_SUMMARY_FILE} not written: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
