@@ -2,6 +2,7 @@
  * Behavioural contract suites that every implementation runs (ours and third parties').
  * Import from `@llem/core/testing` inside a vitest test file.
  */
+export * from './backend-contract.js';
 export * from './crash-loop.js';
 export * from './runner-contract.js';
 export * from './state-store-contract.js';
