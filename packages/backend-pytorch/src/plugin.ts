@@ -151,6 +151,15 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
         },
       );
     }
+    // `-v source:target` has no escaping: a ':' in a host path would split it in the wrong place.
+    const hostDir = options.hfCache && 'hostDir' in options.hfCache ? options.hfCache.hostDir : undefined;
+    for (const path of [ctx.workDir, hostDir, envFile]) {
+      if (path?.includes(':')) {
+        throw new BackendError(`Docker cannot mount ${path}: the path contains ':'.`, {
+          fix: 'Use an output directory (and HF cache directory) whose path has no ":".',
+        });
+      }
+    }
     const gpus = ctx.config.gpus;
     const containerEnv: Record<string, string> = { ...WORKLOAD_ENV, HF_HOME: CONTAINER_HF_CACHE_DIR };
     // --gpus renumbers the chosen GPUs from 0 inside the container.

@@ -234,3 +234,14 @@ describe.skipIf(!existsSync(REAL_DOCKER))('the real docker client accepts our ar
     expect(parseWithRealDocker(argv).stderr).toContain('Cannot connect to the Docker daemon');
   });
 });
+
+describe('docker mounts', () => {
+  it('refuses a run directory whose path contains ":" (docker -v cannot escape it)', async () => {
+    const base = await tempDir('colon');
+    const { mkdir } = await import('node:fs/promises');
+    const workDir = join(base, 'run:1');
+    await mkdir(workDir);
+    await expect(dockerPlan(tinyConfig(), {}, workDir)).rejects.toThrow(/contains ':'/);
+    await rm(base, { recursive: true, force: true });
+  });
+});

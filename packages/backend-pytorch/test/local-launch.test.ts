@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BackendContext, resolveExperimentConfig } from '@llem/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPytorchBackend, HARNESS_DIR, HarnessFailedError } from '../src/index.js';
+import { createPytorchBackend, HARNESS_DIR } from '../src/index.js';
 import { catalogOf, harnessPython, type LaunchResult, launch, tempDir, tinyConfig } from './helpers.js';
 
 /** The real harness in the provisioned venv, launched by the plugin through the real process-group runner. */
@@ -87,20 +87,6 @@ describe('local launch of builtin:tiny-gpt2', () => {
       'window-end',
       'result',
     ]);
-  });
-
-  it('turns the harness error file into a HarnessFailedError with its kind and a fix', async () => {
-    const plugin = createPytorchBackend({ python });
-    const run = await launch(plugin, tinyConfig({ dataset: '/nonexistent/prompts.jsonl' }), {
-      launch: 'local',
-    });
-    runs.push(run);
-    expect(run.outcome.exitCode).not.toBe(0);
-    const error = (await run.collect().catch((e: unknown) => e)) as HarnessFailedError;
-    expect(error).toBeInstanceOf(HarnessFailedError);
-    expect(error.kind).toBe('dataset');
-    expect(error.message).toContain('/nonexistent/prompts.jsonl');
-    expect(error.fix).toContain('dataset path');
   });
 
   it('hands HF_TOKEN to the harness through a 0600 file, never argv or the env map', async () => {
