@@ -1,0 +1,292 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, relative } from 'node:path';
+import {
+  type BackendCatalog,
+  type ConfigOverride,
+  type ExperimentResult,
+  ExperimentResultSchema,
+  type LaunchMode,
+  type ProgressEvent,
+  parseSetOverride,
+  type RawConfig,
+  type StudyPlan,
+  StudyRunner,
+  type StudySummary,
+  studyDirFor,
+} from '@llem/core';
+import type { Command } from 'commander';
+import { compose, createRegistry } from '../compose.js';
+import type { Output } from '../output.js';
+import { loadPlan, overridesFromFlags } from '../plan.js';
+import { resolveSettings, type Settings } from '../settings.js';
+import { duration } from '../view/format.js';
+import { createView, type ProgressView, type RunFinished } from '../view/progress.js';
+import { resultsTable } from '../view/tables.js';
+
+export interface RunFlags {
+  model?: string;
+  backend?: string;
+  dataset?: string;
+  n?: number;
+  batchSize?: number;
+  precision?: string;
+  set?: string[];
+  cycles?: number;
+  order?: string;
+  runner?: string;
+  store?: string;
+  stateDir?: string;
+  resultsDir?: string;
+  dryRun?: boolean;
+  force?: boolean;
+}
+
+/** `llem run <file>`: validates, plans, then runs every experiment-cycle (or prints the plan). */
+export async function runCommand(command: Command, out: Output): Promise<number> {
+  const flags = command.opts<RunFlags>();
+  const file = command.args[0]!;
+  const settings = resolveSettings({
+    store: flags.store,
+    stateDir: flags.stateDir,
+    resultsDir: flags.resultsDir,
+    runner: flags.runner,
+  });
+  const registry = createRegistry(settings, { dryRun: flags.dryRun });
+  const studyOverrides: RawConfig = {};
+  if (flags.cycles !== undefined) studyOverrides.cycles = flags.cycles;
+  if (flags.order !== undefined) studyOverrides.order = flags.order;
+  const { plan, backends } = await loadPlan(file, {
+    registry,
+    experimentDefaults: settings.experimentDefaults,
+    overridesFor: (raw): ConfigOverride[] => overridesFromFlags(flags, (text) => parseSetOverride(text), raw),
+    studyOverrides,
+  });
+  const launch = settings.runner.value === 'auto' ? undefined : (settings.runner.value as LaunchMode);
+  if (flags.dryRun) return printDryRun(plan, backends, settings, launch, out);
+
+  const firstEnabled = plan.experiments.find((e) => e.config.energy.enabled);
+  const composition = await compose({
+    settings,
+    registry,
+    backends,
+    energyConfig: firstEnabled?.config.energy,
+  });
+  const view = createView(out);
+  const { installInterruptHandler } = await import('@llem/runner-node');
+  const interrupt = installInterruptHandler({
+    onFirst: (message) => view.message(message),
+    onSecond: (message) => {
+      view.stop();
+      out.info(message);
+    },
+  });
+  const title = plan.kind === 'study' ? `study ${plan.studyId}` : `experiment ${plan.runs[0]!.experimentId}`;
+  let summary: StudySummary;
+  try {
+    const runner = composition.container.resolve(StudyRunner);
+    view.start({ total: plan.runs.length, title });
+    summary = await runner.run(plan, {
+      resultsDir: settings.resultsDir.value,
+      force: flags.force,
+      signal: interrupt.signal,
+      onProgress: progressRelay(plan, view),
+      launch,
+    });
+  } finally {
+    view.stop();
+    interrupt.dispose();
+    await composition.close();
+  }
+  return report(summary, plan, settings, out);
+}
+
+/** Turns orchestrator progress into view updates, reading each finished result for its joules. */
+function progressRelay(plan: StudyPlan, view: ProgressView): (event: ProgressEvent) => void {
+  const labels = new Map(
+    plan.runs.map((run) => [run.experimentId, plan.experiments[run.experimentIndex]!.label]),
+  );
+  const started = new Map<string, number>();
+  return (event) => {
+    view.event(event);
+    if (event.type === 'run-start') started.set(event.experimentId, Date.now());
+    if (event.type !== 'step') return;
+    const status = event.step as RunFinished['status'];
+    if (!['done', 'reused', 'failed', 'interrupted', 'busy'].includes(status)) return;
+    const t0 = started.get(event.experimentId);
+    const base: RunFinished = {
+      experimentId: event.experimentId,
+      label: labels.get(event.experimentId) ?? event.experimentId,
+      status,
+      seconds: t0 === undefined ? null : (Date.now() - t0) / 1000,
+      energyJ: null,
+      ...(status === 'failed' || status === 'busy' ? { error: event.detail } : {}),
+    };
+    // A small file, read synchronously so the finished line comes before the next run's lines.
+    view.finished(
+      status === 'done' && event.detail ? { ...base, energyJ: readResultEnergy(event.detail) } : base,
+    );
+  };
+}
+
+/** Measured plus estimated joules of a result.json, null when it has no energy or cannot be read. */
+function readResultEnergy(path: string): number | null {
+  try {
+    const energy = (JSON.parse(readFileSync(path, 'utf8')) as ExperimentResult).energy;
+    return energy ? energy.total.measured_j + energy.total.estimated_j : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A path for messages: relative when under the current directory, else absolute. */
+export function shownPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+}
+
+async function report(
+  summary: StudySummary,
+  plan: StudyPlan,
+  settings: Settings,
+  out: Output,
+): Promise<number> {
+  const results: ExperimentResult[] = [];
+  for (const run of summary.runs) {
+    if (!run.resultPath) continue;
+    try {
+      results.push(ExperimentResultSchema.parse(JSON.parse(await readFile(run.resultPath, 'utf8'))));
+    } catch {
+      // Listed in the summary anyway; `llem results show` explains unreadable files.
+    }
+  }
+  const c = summary.counts;
+  const failedRuns = summary.runs.filter((r) => r.status === 'failed' || r.status === 'busy');
+  const code = summary.interrupted ? 130 : failedRuns.length > 0 ? 1 : 0;
+  if (out.json) {
+    out.record({ type: 'summary', exitCode: code, ...summary });
+    return code;
+  }
+  out.line('');
+  if (results.length > 0)
+    out.line(resultsTable(results, { cycle: plan.kind === 'study' && plan.cycles > 1 }));
+  const seconds = (Date.parse(summary.finishedUtc) - Date.parse(summary.startedUtc)) / 1000;
+  out.line(
+    `${plan.kind === 'study' ? `Study ${summary.studyId}` : 'Experiment'}: ${c.done} measured, ${c.reused} reused, ${c.failed} failed` +
+      `${c.busy ? `, ${c.busy} busy` : ''}${c.interrupted || c['not-run'] ? `, ${c.interrupted + c['not-run']} not run` : ''} of ${c.total} in ${duration(seconds)}`,
+  );
+  // Failures are listed, never dropped from the summary.
+  for (const run of failedRuns)
+    out.line(
+      `  ${run.status}: ${run.label}${run.cycle !== null ? ` (cycle ${run.cycle})` : ''}: ${run.error ?? ''}`,
+    );
+  for (const warning of summary.warnings) out.line(`  warning: ${warning}`);
+  const dir = shownPath(summary.studyDir);
+  out.line(
+    `Results: ${dir}${summary.tableFiles ? `  (table: ${Object.values(summary.tableFiles).join(', ')})` : ''}`,
+  );
+  if (results.length > 0) out.line(`Report:  llem results report ${dir}`);
+  if (summary.interrupted)
+    out.line('Interrupted: run the same command again to measure only what is missing.');
+  void settings;
+  return code;
+}
+
+/** --dry-run: the plan (experiments, hashes, launch commands, estimated time). Runs and writes nothing. */
+async function printDryRun(
+  plan: StudyPlan,
+  backends: BackendCatalog,
+  settings: Settings,
+  launch: LaunchMode | undefined,
+  out: Output,
+): Promise<number> {
+  const scratch = await mkdtemp(join(tmpdir(), 'llem-dry-run-'));
+  const experiments = [];
+  let totalSeconds = 0;
+  try {
+    for (const experiment of plan.experiments) {
+      const plugin = backends.get(experiment.config.backend)!;
+      const mode: LaunchMode =
+        launch ??
+        (experiment.config.runner === 'local' || experiment.config.runner === 'docker'
+          ? experiment.config.runner
+          : (plugin.supportedLaunchModes?.[0] ?? 'local'));
+      let command: string;
+      try {
+        const launchPlan = await plugin.prepare({
+          config: experiment.config,
+          configHash: experiment.configHash,
+          experimentId: `dry-run-${experiment.configHash}`,
+          workDir: scratch,
+          launch: mode,
+        });
+        command = (launchPlan.description ?? launchPlan.spec.argv.join(' ')).replaceAll(
+          scratch,
+          '<work-dir>',
+        );
+        for (const path of launchPlan.cleanupPaths ?? []) await rm(path, { force: true });
+      } catch (error) {
+        command = `(cannot prepare: ${(error as Error).message.split('\n')[0]})`;
+      }
+      const workload = plugin.estimateSeconds?.(experiment.config) ?? null;
+      const baseline =
+        experiment.config.energy.enabled && experiment.config.baseline.enabled
+          ? experiment.config.baseline.duration_seconds
+          : 0;
+      const cyclesOf = plan.runs.filter((r) => r.experimentIndex === experiment.index).length;
+      const seconds = workload === null ? null : workload + baseline;
+      if (seconds !== null) totalSeconds += seconds * cyclesOf;
+      experiments.push({
+        label: experiment.label,
+        configHash: experiment.configHash,
+        launch: mode,
+        command,
+        runs: cyclesOf,
+        estimatedSeconds: seconds,
+      });
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  const gaps =
+    Math.max(0, plan.runs.length - 1) * plan.gaps.experiment_seconds +
+    (plan.cycles > 1 && plan.order !== 'sequential' ? (plan.cycles - 1) * plan.gaps.cycle_seconds : 0);
+  totalSeconds += gaps;
+  const resultsDir = studyDirFor(settings.resultsDir.value, plan.studyId);
+  if (out.json) {
+    out.record({
+      type: 'plan',
+      kind: plan.kind,
+      studyId: plan.studyId,
+      designHash: plan.designHash,
+      cycles: plan.cycles,
+      order: plan.order,
+      runs: plan.runs,
+      experiments,
+      duplicates: plan.duplicates,
+      estimatedSeconds: totalSeconds,
+      resultsDir,
+    });
+    return 0;
+  }
+  if (plan.kind === 'study') {
+    out.line(`Study ${plan.studyId} (design hash ${plan.designHash})`);
+    out.line(
+      `  ${plan.experiments.length} experiment(s) x ${plan.cycles} cycle(s), order ${plan.order} = ${plan.runs.length} run(s)`,
+    );
+  }
+  for (const e of experiments) {
+    out.line(`- ${e.label}`);
+    out.line(
+      `    hash ${e.configHash}   runs ${e.runs}   launch ${e.launch}   ~${e.estimatedSeconds === null ? '?' : duration(e.estimatedSeconds)} each`,
+    );
+    out.line(`    $ ${e.command}`);
+  }
+  for (const d of plan.duplicates)
+    out.line(`note: ${d.origin} is the same experiment as ${d.duplicateOf} (measured once)`);
+  out.line(`Estimated time: ~${duration(totalSeconds)}${gaps ? ` (incl. ${duration(gaps)} of gaps)` : ''}`);
+  out.line(`Results would go to ${shownPath(resultsDir)}`);
+  out.line('Dry run: nothing was run and nothing was written. Run without --dry-run to start.');
+  return 0;
+}

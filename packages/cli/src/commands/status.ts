@@ -1,0 +1,131 @@
+import type { ExperimentPhase, ExperimentState, StateFilter } from '@llem/core';
+import Table from 'cli-table3';
+import { openStore } from '../compose.js';
+import type { Output } from '../output.js';
+import { resolveSettings } from '../settings.js';
+
+export interface StoreFlags {
+  store?: string;
+  stateDir?: string;
+}
+
+export interface StatusFlags extends StoreFlags {
+  study?: string;
+  phase?: ExperimentPhase;
+  failed?: boolean;
+}
+
+export interface StudySummary {
+  studyId: string | null;
+  total: number;
+  done: number;
+  failed: number;
+  measuring: number;
+  initialising: number;
+  lastUpdated: string;
+}
+
+export function summariseStudies(states: readonly ExperimentState[]): StudySummary[] {
+  const byStudy = new Map<string | null, StudySummary>();
+  for (const state of states) {
+    const summary = byStudy.get(state.studyId) ?? {
+      studyId: state.studyId,
+      total: 0,
+      done: 0,
+      failed: 0,
+      measuring: 0,
+      initialising: 0,
+      lastUpdated: state.lastUpdated,
+    };
+    summary.total++;
+    if (state.failed) summary.failed++;
+    else summary[state.phase === 'done' ? 'done' : state.phase]++;
+    if (state.lastUpdated > summary.lastUpdated) summary.lastUpdated = state.lastUpdated;
+    byStudy.set(state.studyId, summary);
+  }
+  return [...byStudy.values()].sort((a, b) => b.lastUpdated.localeCompare(a.lastUpdated));
+}
+
+/** `llem status`: every study and experiment in the state store. */
+export async function statusCommand(flags: StatusFlags, out: Output): Promise<number> {
+  const settings = resolveSettings({ store: flags.store, stateDir: flags.stateDir });
+  const store = await openStore(settings);
+  const corrupt: string[] = [];
+  try {
+    const filter: StateFilter = {};
+    if (flags.study) filter.studyId = flags.study;
+    if (flags.phase) filter.phase = flags.phase;
+    if (flags.failed) filter.failed = true;
+    const states = (await store.list(filter, { onCorrupt: (error) => corrupt.push(error.message) })).sort(
+      (a, b) => (a.studyId ?? '').localeCompare(b.studyId ?? '') || a.createdAt.localeCompare(b.createdAt),
+    );
+    const studies = summariseStudies(states);
+    if (out.json) {
+      out.record({
+        type: 'status',
+        store: settings.store.value,
+        stateDir: settings.stateDir.value,
+        studies,
+        experiments: states,
+        corrupt,
+      });
+      return 0;
+    }
+    if (states.length === 0) {
+      out.line(`No experiments in the ${settings.store.value} store at ${settings.stateDir.value}.`);
+    } else {
+      const studyTable = new Table({
+        head: ['study', 'experiments', 'done', 'failed', 'measuring', 'waiting', 'last update (UTC)'],
+      });
+      for (const s of studies)
+        studyTable.push([
+          s.studyId ?? '(single)',
+          s.total,
+          s.done,
+          s.failed,
+          s.measuring,
+          s.initialising,
+          s.lastUpdated,
+        ]);
+      out.line(studyTable.toString());
+      const table = new Table({
+        head: ['experiment', 'phase', 'failed', 'attempt', 'cycle', 'error'],
+        wordWrap: true,
+        colWidths: [null, null, null, null, null, 50] as never,
+      });
+      for (const s of states) {
+        table.push([
+          s.experimentId,
+          s.phase,
+          s.failed ? (s.failureKind ?? 'yes') : 'no',
+          s.attempt,
+          s.cycle ?? '',
+          s.errorMessage ?? '',
+        ]);
+      }
+      out.line(table.toString());
+    }
+    for (const message of corrupt) out.info(`warning: ${message}`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `llem cleanup`: marks stale `measuring` states (process gone) failed. */
+export async function cleanupCommand(flags: StoreFlags, out: Output): Promise<number> {
+  const settings = resolveSettings({ store: flags.store, stateDir: flags.stateDir });
+  const store = await openStore(settings);
+  try {
+    const ids = await store.cleanupStale();
+    if (out.json) out.record({ type: 'cleanup', stale: ids });
+    else if (ids.length === 0) out.line('No stale experiments.');
+    else {
+      out.line(`Marked ${ids.length} stale experiment(s) failed:`);
+      for (const id of ids) out.line(`  ${id}`);
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

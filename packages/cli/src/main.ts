@@ -1,0 +1,277 @@
+import { readFileSync } from 'node:fs';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Output, printError } from './output.js';
+
+/**
+ * The `llem` command tree. Only commander and this file load at start-up: every command's
+ * implementation (and with it core, zod, the stores, the backends) is imported inside its
+ * action, so `llem --version` and `llem config validate` start fast.
+ */
+
+export function cliVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
+const positiveInt = (flag: string) => (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new InvalidArgumentError(`${flag} takes a whole number >= 1.`);
+  return Number(value);
+};
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Options every command that touches the state store accepts. */
+function storeOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--store <name>', 'state store (flag > LLEM_STORE > user config > sqlite)').choices([
+        'sqlite',
+        'fs',
+      ]),
+    )
+    .option('--state-dir <dir>', 'state store directory (default: ~/.local/state/llenergymeasure)');
+}
+
+export interface GlobalOptions {
+  json?: boolean;
+  verbose?: boolean;
+}
+
+type Action = (out: Output) => Promise<number | undefined>;
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('llem')
+    .description('Measure the energy, throughput and latency of LLM inference.')
+    .version(`llem ${cliVersion()}`, '-V, --version', 'print the version')
+    .option('--json', 'machine-readable output: JSON lines on stdout')
+    .option('-v, --verbose', 'more detail, and stack traces on errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  const act =
+    (load: (command: Command) => Promise<Action>) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      const globals = command.optsWithGlobals() as GlobalOptions;
+      const out = new Output({ json: globals.json, verbose: globals.verbose });
+      try {
+        const action = await load(command);
+        setExit((await action(out)) ?? 0);
+      } catch (error) {
+        printError(error, out);
+        setExit(
+          typeof (error as { exitCode?: unknown })?.exitCode === 'number'
+            ? (error as { exitCode: number }).exitCode
+            : 1,
+        );
+      }
+    };
+
+  storeOptions(
+    program
+      .command('run')
+      .description('run an experiment or a study (YAML or JSON)')
+      .argument('<config>', 'experiment or study file')
+      .option('-m, --model <id>', 'override model')
+      .option('-b, --backend <name>', 'override backend')
+      .option('-d, --dataset <name>', 'override dataset')
+      .option('-n, --n <count>', 'override n (prompts measured)', positiveInt('-n'))
+      .option(
+        '--batch-size <size>',
+        'override <backend>.batch_size (studies too)',
+        positiveInt('--batch-size'),
+      )
+      .addOption(new Option('-p, --precision <p>', 'override precision').choices(['fp32', 'fp16', 'bf16']))
+      .option('--set <key=value>', 'override any field: dotted key, YAML value (repeatable)', collect)
+      .option('--cycles <count>', 'study: number of cycles', positiveInt('--cycles'))
+      .addOption(
+        new Option('--order <order>', 'study: cycle order').choices([
+          'sequential',
+          'interleaved',
+          'shuffled',
+        ]),
+      )
+      .addOption(
+        new Option('--runner <kind>', 'launch workloads locally or in Docker (default auto)').choices([
+          'auto',
+          'local',
+          'docker',
+        ]),
+      )
+      .option('--results-dir <dir>', 'where results go (default ./results)')
+      .option('--dry-run', 'print the plan (experiments, hashes, commands, time) and run nothing')
+      .option('--force', 're-measure experiments that are already done'),
+  ).action(
+    act(async (cmd) => {
+      const { runCommand } = await import('./commands/run.js');
+      return (out) => runCommand(cmd, out);
+    }),
+  );
+
+  storeOptions(
+    program
+      .command('status')
+      .description('studies and experiments in the state store: phase, failed, error, attempt')
+      .option('--study <id>', 'only this study')
+      .addOption(
+        new Option('--phase <phase>', 'only this phase').choices(['initialising', 'measuring', 'done']),
+      )
+      .option('--failed', 'only failed experiments'),
+  ).action(
+    act(async (cmd) => {
+      const { statusCommand } = await import('./commands/status.js');
+      return (out) => statusCommand(cmd.opts(), out);
+    }),
+  );
+
+  program
+    .command('list')
+    .description('results in the results directory')
+    .option('--results-dir <dir>', 'results directory (default ./results)')
+    .action(
+      act(async (cmd) => {
+        const { listCommand } = await import('./commands/list.js');
+        return (out) => listCommand(cmd.opts(), out);
+      }),
+    );
+
+  storeOptions(
+    program.command('cleanup').description('mark experiments whose process is gone (stale) as failed'),
+  ).action(
+    act(async (cmd) => {
+      const { cleanupCommand } = await import('./commands/status.js');
+      return (out) => cleanupCommand(cmd.opts(), out);
+    }),
+  );
+
+  const config = program.command('config').description('check, show and describe configs');
+  config
+    .command('validate')
+    .description('validate an experiment or study file (exit 0 valid, 2 invalid)')
+    .argument('<file>')
+    .action(
+      act(async (cmd) => {
+        const { validateCommand } = await import('./commands/config.js');
+        return (out) => validateCommand(cmd.args[0]!, out);
+      }),
+    );
+  config
+    .command('show')
+    .description('the resolved config (defaults applied) with its hash, and the settings in effect')
+    .argument('[file]')
+    .action(
+      act(async (cmd) => {
+        const { showCommand } = await import('./commands/config.js');
+        return (out) => showCommand(cmd.args[0], out);
+      }),
+    );
+  config
+    .command('schema')
+    .description('JSON Schema of a config or result')
+    .addArgument(
+      new Argument('[kind]', 'experiment | study | user | result')
+        .choices(['experiment', 'study', 'user', 'result'])
+        .default('experiment'),
+    )
+    .action(
+      act(async (cmd) => {
+        const { schemaCommand } = await import('./commands/config.js');
+        return (out) => schemaCommand(cmd.processedArgs[0] as string, out);
+      }),
+    );
+
+  const results = program.command('results').description('read, compare, export and report results');
+  const resultsDirOption = (command: Command) =>
+    command.option('--results-dir <dir>', 'results directory (default ./results)');
+  resultsDirOption(
+    results
+      .command('show')
+      .description('one study or experiment result as a table')
+      .argument('[path]', 'study dir, experiment dir or result.json'),
+  ).action(
+    act(async (cmd) => {
+      const { resultsShow } = await import('./commands/results.js');
+      return (out) => resultsShow(cmd.args[0], cmd.opts(), out);
+    }),
+  );
+  resultsDirOption(
+    results.command('compare').description('compare two results or studies').argument('<a>').argument('<b>'),
+  ).action(
+    act(async (cmd) => {
+      const { resultsCompare } = await import('./commands/results.js');
+      return (out) => resultsCompare(cmd.args[0]!, cmd.args[1]!, cmd.opts(), out);
+    }),
+  );
+  resultsDirOption(
+    results
+      .command('export')
+      .description('export results as a table file')
+      .argument('[path]')
+      .addOption(
+        new Option('--format <format>', 'file format').choices(['csv', 'parquet', 'json']).default('csv'),
+      )
+      .option('-o, --output <file>', 'output file'),
+  ).action(
+    act(async (cmd) => {
+      const { resultsExport } = await import('./commands/results.js');
+      return (out) => resultsExport(cmd.args[0], cmd.opts(), out);
+    }),
+  );
+  resultsDirOption(
+    results
+      .command('report')
+      .description('write an HTML/Markdown report of a study')
+      .argument('[path]')
+      .option('-o, --output <file>', 'report file'),
+  ).action(
+    act(async (cmd) => {
+      const { resultsReport } = await import('./commands/results.js');
+      return (out) => resultsReport(cmd.args[0], cmd.opts(), out);
+    }),
+  );
+
+  program
+    .command('doctor')
+    .description('check this machine: Docker, GPU energy counters, RAPL, Python env, disk space')
+    .action(
+      act(async () => {
+        const { doctorCommand } = await import('./commands/doctor.js');
+        return (out) => doctorCommand(out);
+      }),
+    );
+
+  program
+    .command('setup')
+    .description('provision a backend environment')
+    .argument('<backend>', 'pytorch')
+    .action(
+      act(async (cmd) => {
+        const { setupCommand } = await import('./commands/setup.js');
+        return (out) => setupCommand(cmd.args[0]!, out);
+      }),
+    );
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code (0 ok, 1 runtime failure, 2 usage/config error, 130 interrupted). */
+export async function main(argv: readonly string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code)) return 0;
+      // commander already printed the message; a usage mistake is a config error.
+      return 2;
+    }
+    printError(error, new Output({ verbose: argv.includes('--verbose') || argv.includes('-v') }));
+    return 1;
+  }
+  return code;
+}

@@ -1,0 +1,77 @@
+/**
+ * How the CLI talks: human text on stdout/stderr, or JSON lines (`--json`) on stdout.
+ * Errors go to stderr as `error: <message>` plus `fix: <hint>`; a stack trace only with --verbose.
+ */
+export interface OutputOptions {
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export class Output {
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly isTTY: boolean;
+
+  constructor(
+    options: OutputOptions = {},
+    readonly stdout: NodeJS.WriteStream = process.stdout,
+    readonly stderr: NodeJS.WriteStream = process.stderr,
+  ) {
+    this.json = options.json ?? false;
+    this.verbose = options.verbose ?? false;
+    this.isTTY = Boolean(stdout.isTTY) && !this.json && process.env.TERM !== 'dumb';
+  }
+
+  /** A line of the command's result (human mode). */
+  line(text = ''): void {
+    this.stdout.write(`${text}\n`);
+  }
+
+  /** A diagnostic line, never part of the result. */
+  info(text: string): void {
+    this.stderr.write(`${text}\n`);
+  }
+
+  /** One JSON object per line. */
+  record(value: unknown): void {
+    this.stdout.write(`${JSON.stringify(value)}\n`);
+  }
+
+  debug(text: string): void {
+    if (this.verbose) this.stderr.write(`debug: ${text}\n`);
+  }
+}
+
+interface ErrorLike {
+  name?: string;
+  message?: string;
+  fix?: string;
+  stack?: string;
+  exitCode?: number;
+}
+
+/** The one place errors are printed. */
+export function printError(error: unknown, out: Output): void {
+  const e = (error ?? {}) as ErrorLike;
+  const message = typeof e.message === 'string' && e.message !== '' ? e.message : String(error);
+  if (out.json) {
+    out.record({
+      type: 'error',
+      error: e.name ?? 'Error',
+      message,
+      fix: e.fix ?? null,
+      exitCode: e.exitCode ?? 1,
+    });
+  } else {
+    const [first, ...rest] = message.split('\n');
+    const lines = [`error: ${first}`, ...rest.map((line) => `  ${line}`)];
+    if (e.fix) lines.push(`fix: ${e.fix}`);
+    out.info(lines.join('\n'));
+  }
+  if (out.verbose && e.stack) out.info(e.stack);
+  else if (!isKnownError(error)) out.info('(run with --verbose for the stack trace)');
+}
+
+function isKnownError(error: unknown): boolean {
+  return typeof (error as ErrorLike | null)?.exitCode === 'number';
+}

@@ -1,0 +1,101 @@
+import type { BackendCatalog } from '@llem/core';
+import {
+  applyOverrides,
+  type ConfigOverride,
+  deepMerge,
+  expandStudy,
+  isMapping,
+  type LoadedConfigFile,
+  loadConfigFile,
+  type PluginRegistry,
+  type RawConfig,
+  type StudyPlan,
+} from '@llem/core';
+import { loadBackendCatalog } from './compose.js';
+
+/**
+ * From a file on disk to a validated plan: load (YAML/JSON) → user-config defaults underneath →
+ * command-line overrides on top → backends loaded by name → expanded and validated.
+ */
+
+export interface LoadedPlan {
+  file: LoadedConfigFile;
+  /** The raw document after defaults and overrides (what was validated). */
+  raw: RawConfig;
+  plan: StudyPlan;
+  backends: BackendCatalog;
+}
+
+export interface LoadPlanOptions {
+  registry: PluginRegistry;
+  /** Experiment defaults from the user config (energy, baseline): the file wins over them. */
+  experimentDefaults?: RawConfig;
+  /** Command-line overrides, computed from the loaded document (batch_size needs its backend). */
+  overridesFor?: (raw: RawConfig) => readonly ConfigOverride[];
+  /** Study settings from flags (cycles, order), applied over the file. */
+  studyOverrides?: RawConfig;
+}
+
+export async function loadPlan(path: string, options: LoadPlanOptions): Promise<LoadedPlan> {
+  const file = loadConfigFile(path);
+  const defaults = options.experimentDefaults ?? {};
+  const hasDefaults = Object.keys(defaults).length > 0;
+  let raw: RawConfig = file.raw;
+  let readBaseFile: ((base: string) => RawConfig) | undefined;
+  if (hasDefaults && file.kind === 'study' && typeof raw.base === 'string') {
+    // Defaults go under the base file, so the base file's own values still win.
+    readBaseFile = (base) => deepMerge(defaults, loadConfigFile(base).raw);
+  } else if (hasDefaults) {
+    raw = deepMerge(defaults, raw);
+  }
+  raw = applyOverrides(raw, file.kind, options.overridesFor?.(raw) ?? []);
+  if (file.kind === 'study' && options.studyOverrides) raw = { ...raw, ...options.studyOverrides };
+
+  const source = path;
+  // First pass without backends: finds the backend names (the base file or a sweep may set them).
+  const names = new Set<string>(['pytorch']);
+  try {
+    for (const experiment of expandStudy(raw, { source, readBaseFile }).experiments)
+      names.add(experiment.config.backend);
+  } catch {
+    // The second pass reports the problem, with backend sections checked too.
+  }
+  if (!names.has(String(raw.backend ?? 'pytorch')) && typeof raw.backend === 'string') names.add(raw.backend);
+  const backends = await loadBackendCatalog(
+    options.registry,
+    [...names].filter((n) => /^[a-z][a-z0-9-]*$/.test(n)),
+    source,
+  );
+  const plan = expandStudy(raw, { source, backends, readBaseFile });
+  return { file, raw, plan, backends };
+}
+
+/** The overrides `llem run` flags ask for, in flag order. */
+export function overridesFromFlags(
+  flags: {
+    model?: string;
+    backend?: string;
+    dataset?: string;
+    n?: number;
+    batchSize?: number;
+    precision?: string;
+    set?: readonly string[];
+  },
+  parseSet: (text: string) => ConfigOverride,
+  raw?: RawConfig,
+): ConfigOverride[] {
+  const out: ConfigOverride[] = [];
+  if (flags.model !== undefined) out.push({ path: ['model'], value: flags.model });
+  if (flags.backend !== undefined) out.push({ path: ['backend'], value: flags.backend });
+  if (flags.dataset !== undefined) out.push({ path: ['dataset'], value: flags.dataset });
+  if (flags.n !== undefined) out.push({ path: ['n'], value: flags.n });
+  if (flags.precision !== undefined) out.push({ path: ['precision'], value: flags.precision });
+  if (flags.batchSize !== undefined) {
+    // batch_size lives in the backend's own section; default pytorch.
+    const backend =
+      flags.backend ?? (isMapping(raw) && typeof raw.backend === 'string' ? raw.backend : 'pytorch');
+    out.push({ path: [backend, 'batch_size'], value: flags.batchSize });
+  }
+  for (const text of flags.set ?? []) out.push(parseSet(text));
+  return out;
+}

@@ -1,0 +1,203 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import {
+  BaselineConfigSchema,
+  ConfigError,
+  configErrorFrom,
+  describeZodIssues,
+  EnergyConfigSchema,
+  loadConfigFile,
+  type RawConfig,
+} from '@llem/core';
+import envPaths from 'env-paths';
+import { z } from 'zod';
+
+/**
+ * Where llem keeps things and how it launches, resolved from four layers, highest first:
+ * command-line flags > LLEM_* environment variables > the user config file > built-in defaults.
+ * Each resolved value remembers which layer it came from (`llem config show` prints it).
+ */
+
+export const APP_NAME = 'llenergymeasure';
+export const STORE_NAMES = ['sqlite', 'fs'] as const;
+export const RUNNER_CHOICES = ['auto', 'local', 'docker'] as const;
+export type StoreName = (typeof STORE_NAMES)[number];
+export type RunnerChoice = (typeof RUNNER_CHOICES)[number];
+
+/** The user config file (~/.config/llenergymeasure/config.yaml). Strict: a typo is an error. */
+export const UserConfigSchema = z.strictObject({
+  defaults: z
+    .strictObject({
+      store: z.enum(STORE_NAMES).optional().describe('State store: sqlite (default) or fs'),
+      state_dir: z.string().min(1).optional().describe('Directory of the state store'),
+      results_dir: z.string().min(1).optional().describe('Where results are written (default ./results)'),
+      runner: z.enum(RUNNER_CHOICES).optional().describe('auto: docker when available, else local'),
+      python: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('Python of the harness venv (default: the one `llem setup pytorch` made)'),
+    })
+    .optional(),
+  /** Experiment defaults: used when an experiment file does not set them. */
+  energy: EnergyConfigSchema.pick({
+    sample_interval_ms: true,
+    cpu_tdp_watts: true,
+    samplers: true,
+    quality_policy: true,
+  })
+    .partial()
+    .optional(),
+  baseline: BaselineConfigSchema.partial().optional(),
+  plugins: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('Plugin modules or packages to load (like LLEM_PLUGINS)'),
+});
+export type UserConfig = z.infer<typeof UserConfigSchema>;
+
+export type SettingSource = 'flag' | 'env' | 'user-config' | 'default';
+export interface Setting<T> {
+  value: T;
+  source: SettingSource;
+}
+
+export interface Settings {
+  store: Setting<StoreName>;
+  stateDir: Setting<string>;
+  resultsDir: Setting<string>;
+  runner: Setting<RunnerChoice>;
+  python: Setting<string | null>;
+  plugins: string[];
+  /** Path of the user config file and whether it exists. */
+  userConfigPath: string;
+  userConfigLoaded: boolean;
+  /** Experiment defaults from the user config (energy/baseline), applied under each experiment file. */
+  experimentDefaults: RawConfig;
+}
+
+export interface SettingFlags {
+  store?: string;
+  stateDir?: string;
+  resultsDir?: string;
+  runner?: string;
+  python?: string;
+}
+
+export function defaultPaths(env: NodeJS.ProcessEnv = process.env): { configFile: string; stateDir: string } {
+  const paths = envPaths(APP_NAME, { suffix: '' });
+  // env-paths reads XDG_* at import; honour the env we are given (tests pass their own).
+  const home = env.HOME ?? '';
+  const config = env.XDG_CONFIG_HOME
+    ? resolve(env.XDG_CONFIG_HOME, APP_NAME)
+    : home
+      ? resolve(home, '.config', APP_NAME)
+      : paths.config;
+  const state = env.XDG_STATE_HOME
+    ? resolve(env.XDG_STATE_HOME, APP_NAME)
+    : home
+      ? resolve(home, '.local', 'state', APP_NAME)
+      : paths.log;
+  return { configFile: resolve(config, 'config.yaml'), stateDir: state };
+}
+
+export function loadUserConfig(path: string): { config: UserConfig; loaded: boolean } {
+  if (!existsSync(path)) return { config: {}, loaded: false };
+  const { raw } = loadConfigFile(path);
+  const parsed = UserConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const error = configErrorFrom(describeZodIssues(parsed.error, UserConfigSchema), `${path} (user config)`);
+    throw new ConfigError(error.message, {
+      fix: 'Fix or remove the field(s) in your user config; see docs/configuration.md.',
+    });
+  }
+  return { config: parsed.data, loaded: true };
+}
+
+function pick<T extends string>(
+  name: string,
+  allowed: readonly T[],
+  layers: [SettingSource, string | undefined][],
+  fallback: T,
+): Setting<T> {
+  for (const [source, value] of layers) {
+    if (value === undefined || value === '') continue;
+    if (!(allowed as readonly string[]).includes(value)) {
+      const where =
+        source === 'flag'
+          ? `--${name}`
+          : source === 'env'
+            ? `LLEM_${name.toUpperCase()}`
+            : `defaults.${name}`;
+      throw new ConfigError(`${where}: '${value}' is not one of ${allowed.join(', ')}.`, {
+        fix: `Use one of: ${allowed.join(', ')}.`,
+      });
+    }
+    return { value: value as T, source };
+  }
+  return { value: fallback, source: 'default' };
+}
+
+function pickPath(
+  layers: [SettingSource, string | undefined][],
+  fallback: string | null,
+  cwd: string,
+): Setting<string | null> {
+  for (const [source, value] of layers) {
+    if (value === undefined || value === '') continue;
+    return { value: isAbsolute(value) ? value : resolve(cwd, value), source };
+  }
+  return { value: fallback, source: 'default' };
+}
+
+/** Resolves every setting from flags, env, user config and defaults. */
+export function resolveSettings(
+  flags: SettingFlags = {},
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): Settings {
+  const paths = defaultPaths(env);
+  const userConfigPath = env.LLEM_CONFIG ? resolve(cwd, env.LLEM_CONFIG) : paths.configFile;
+  if (env.LLEM_CONFIG && !existsSync(userConfigPath)) {
+    throw new ConfigError(`LLEM_CONFIG points to ${userConfigPath}, which does not exist.`, {
+      fix: 'Fix the path or unset LLEM_CONFIG.',
+    });
+  }
+  const { config: user, loaded } = loadUserConfig(userConfigPath);
+  const d = user.defaults ?? {};
+  const layers = (
+    flag: string | undefined,
+    envName: string,
+    userValue: string | undefined,
+  ): [SettingSource, string | undefined][] => [
+    ['flag', flag],
+    ['env', env[envName]],
+    ['user-config', userValue],
+  ];
+  const experimentDefaults: RawConfig = {};
+  if (user.energy && Object.keys(user.energy).length) experimentDefaults.energy = user.energy;
+  if (user.baseline && Object.keys(user.baseline).length) experimentDefaults.baseline = user.baseline;
+  const envPlugins = (env.LLEM_PLUGINS ?? '')
+    .split(/[,:]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return {
+    store: pick('store', STORE_NAMES, layers(flags.store, 'LLEM_STORE', d.store), 'sqlite'),
+    stateDir: pickPath(
+      layers(flags.stateDir, 'LLEM_STATE_DIR', d.state_dir),
+      paths.stateDir,
+      cwd,
+    ) as Setting<string>,
+    resultsDir: pickPath(
+      layers(flags.resultsDir, 'LLEM_RESULTS_DIR', d.results_dir),
+      resolve(cwd, 'results'),
+      cwd,
+    ) as Setting<string>,
+    runner: pick('runner', RUNNER_CHOICES, layers(flags.runner, 'LLEM_RUNNER', d.runner), 'auto'),
+    python: pickPath(layers(flags.python, 'LLEM_PYTHON', d.python), null, cwd),
+    plugins: [...(user.plugins ?? []), ...envPlugins],
+    userConfigPath,
+    userConfigLoaded: loaded,
+    experimentDefaults,
+  };
+}
