@@ -5,6 +5,7 @@ export {
   pytorchSection,
   validatePytorchExperiment,
 } from './config-schema.js';
+export { type BuildImageOptions, buildHarnessImage } from './docker/build-image.js';
 export { classifyDockerFailure, type DockerFailure, imageBuildCommand } from './docker/classify-failure.js';
 export {
   buildDockerRunArgv,

@@ -100,3 +100,34 @@ describe('doctor', () => {
     });
   });
 });
+
+describe('buildHarnessImage', () => {
+  it('runs docker build on the package Dockerfile and streams its log', async () => {
+    const { buildHarnessImage, DOCKERFILE_PATH, DOCKER_CONTEXT_DIR } = await import('../src/index.js');
+    const dir = await tempDir('build');
+    const fake = await installFakeDocker(dir, {});
+    const lines: string[] = [];
+    const tag = await buildHarnessImage({
+      docker: fake.docker,
+      onProgress: (line) => lines.push(line),
+      env: { PATH: process.env.PATH },
+    });
+    expect(tag).toBe(DEFAULT_IMAGE);
+    const { dockerCalls } = await import('./helpers.js');
+    expect((await dockerCalls(fake.log))[0]?.argv).toEqual([
+      'build',
+      '-t',
+      DEFAULT_IMAGE,
+      '-f',
+      DOCKERFILE_PATH,
+      DOCKER_CONTEXT_DIR,
+    ]);
+    expect(lines).toContain('#9 DONE 0.1s');
+
+    const failing = await installFakeDocker(join(dir, 'fail'), { FAKE_DOCKER_BUILD_EXIT: '1' });
+    await expect(
+      buildHarnessImage({ docker: failing.docker, env: { PATH: process.env.PATH } }),
+    ).rejects.toThrow(/docker build of .* failed \(exit 1\)/);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
