@@ -3,6 +3,7 @@ export * from './experiment-result.js';
 export * from './json-schemas.js';
 export * from './metrics.js';
 export * from './read-results.js';
+export * from './report/index.js';
 export * from './statistics.js';
 export * from './study-table.js';
 export * from './summary.js';
