@@ -124,6 +124,8 @@ export class SamplingEnergyMeter implements EnergyMeter {
     ttlS: number;
     signal?: AbortSignal;
   }): Promise<BaselineInfo | null> {
+    if (this.running.length)
+      throw new EnergyError('Cannot measure an idle baseline while the energy meter is running.');
     const active = await this.activeSamplers();
     if (active.length === 0) return null;
     const deviceSet = await this.deviceSet(active);
@@ -146,7 +148,7 @@ export class SamplingEnergyMeter implements EnergyMeter {
     const temperatureC: Record<string, number> = {};
     for (const trace of traces) {
       for (const dt of trace.devices) {
-        const t = dt.readings.at(-1)?.temperatureC;
+        const t = dt.readings.findLast((r) => r.temperatureC !== undefined)?.temperatureC;
         if (t !== undefined) temperatureC[dt.device.id] = t;
       }
     }
@@ -196,6 +198,13 @@ export class SamplingEnergyMeter implements EnergyMeter {
     baseline: BaselineInfo | null,
   ): EnergyMeasurement {
     return integrateTraces(traces, window, baseline, this.quality);
+  }
+
+  /** Stops anything still running and releases the samplers' resources (NVML shutdown). */
+  async close(): Promise<void> {
+    await this.stop();
+    for (const s of this.samplers) (s as Partial<{ close(): void }>).close?.call(s);
+    this.probed = null;
   }
 
   async temperatures(): Promise<Record<string, number>> {

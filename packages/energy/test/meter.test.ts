@@ -97,6 +97,23 @@ describe('sampler selection', () => {
   });
 });
 
+describe('lifecycle', () => {
+  it('refuses a second start and a baseline while running; close releases NVML', async () => {
+    await writeFakeNvmlScript(scriptPath, { devices: gpus(100, 100) });
+    const m = await meter({ samplers: ['nvml'] });
+    await m.start();
+    await expect(m.start()).rejects.toThrow(/already running/);
+    await expect(m.baseline({ durationS: 0.1, ttlS: 0 })).rejects.toThrow(
+      /while the energy meter is running/,
+    );
+    await m.close();
+    // Probed afresh after close: NVML is initialised again.
+    expect((await m.probe())[0]?.available).toBe(true);
+    await m.start();
+    expect((await m.stop())[0]?.devices).toHaveLength(2);
+  });
+});
+
 describe('a measured run with an idle baseline', () => {
   it('subtracts the measured idle power and validates against the schema', async () => {
     await writeFakeNvmlScript(scriptPath, { devices: gpus(50, 30) });

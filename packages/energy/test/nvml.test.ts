@@ -77,7 +77,15 @@ describe('NvmlSampler on a fake libnvidia-ml.so.1', () => {
     expect(t.sampler).toBe('nvml');
     expect(t.devices.map((d) => d.source)).toEqual(['counter', 'power']);
     const [h100, p100] = t.devices;
-    const r = h100?.readings[1];
+    // At 10 ms, the auxiliary fields come every 10th reading (aux interval 100 ms); energy and power every time.
+    const [r, next] = h100?.readings ?? [];
+    expect(next?.powerW).toBe(250.5);
+    expect([next?.temperatureC, next?.smClockMhz, next?.throttleReasons]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(typeof next?.energyMj).toBe('number');
     expect(r).toMatchObject({
       powerW: 250.5,
       temperatureC: 47,

@@ -126,6 +126,7 @@ export class CpuEstimateSampler implements EnergySampler {
   async start(): Promise<void> {
     const probe = await this.probe();
     if (!probe.available) throw new Error(probe.reason);
+    if (this.loop) throw new Error('CPU estimate sampler is already running.');
     this.readings = [];
     this.last = null;
     this.loop = new SamplingLoop(this.intervalMs, () => this.tick());

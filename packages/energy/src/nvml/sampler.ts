@@ -24,6 +24,11 @@ export interface NvmlSamplerOptions {
   /** GPU indices to measure; default: all. */
   devices?: readonly number[];
   intervalMs?: number;
+  /**
+   * Temperature, clocks, throttle reasons, memory and utilisation are read at most this often
+   * (default 100 ms), so a 10 ms energy/power interval does not multiply the FFI calls per second.
+   */
+  auxIntervalMs?: number;
   clock?: Clock;
   env?: NodeJS.ProcessEnv;
 }
@@ -48,17 +53,25 @@ export class NvmlSampler implements EnergySampler {
   private devices: NvmlDevice[] = [];
   private readings = new Map<string, EnergyReading[]>();
   private loop: SamplingLoop | null = null;
+  private readonly auxEvery: number;
+  private ticks = 0;
 
   constructor(private readonly options: NvmlSamplerOptions = {}) {
     const env = options.env ?? process.env;
-    this.libraryPath = options.libraryPath ?? env.LLEM_NVML_LIBRARY ?? DEFAULT_NVML_LIBRARY;
+    this.libraryPath = options.libraryPath || env.LLEM_NVML_LIBRARY || DEFAULT_NVML_LIBRARY;
     this.intervalMs = options.intervalMs ?? 100;
+    this.auxEvery = Math.max(1, Math.round((options.auxIntervalMs ?? 100) / this.intervalMs));
     this.clock = options.clock ?? systemClock;
   }
 
   async probe(): Promise<ProbeResult> {
     if (this.probed) return this.probed;
-    this.probed = this.discover();
+    try {
+      this.probed = this.discover();
+    } catch (error) {
+      this.devices = [];
+      this.probed = this.unavailable(`probing failed: ${(error as Error).message}.`, INSTALL_FIX);
+    }
     return this.probed;
   }
 
@@ -145,6 +158,8 @@ export class NvmlSampler implements EnergySampler {
   async start(): Promise<void> {
     const probe = await this.probe();
     if (!probe.available) throw new Error(probe.reason);
+    if (this.loop) throw new Error('NVML sampler is already running.');
+    this.ticks = 0;
     this.readings = new Map(this.devices.map((d) => [d.info.id, []]));
     this.loop = new SamplingLoop(this.intervalMs, () => this.tick());
     this.loop.start();
@@ -166,17 +181,20 @@ export class NvmlSampler implements EnergySampler {
   private tick(): void {
     const lib = this.lib;
     if (!lib) return;
+    const aux = this.ticks++ % this.auxEvery === 0;
     for (const d of this.devices) {
       const r: Partial<EnergyReading> = {};
       const h = d.handle;
       if (d.source === 'counter') attempt(() => (r.energyMj = lib.totalEnergyMj(h)));
       attempt(() => (r.powerW = lib.powerW(h)));
       const tMonoNs = this.clock.monotonicNs();
-      attempt(() => (r.temperatureC = lib.temperatureC(h)));
-      attempt(() => (r.smClockMhz = lib.smClockMhz(h)));
-      attempt(() => (r.throttleReasons = lib.clockReasons(h)));
-      attempt(() => (r.memoryUsedBytes = lib.memory(h).usedBytes));
-      attempt(() => (r.utilisationPct = lib.utilisationPct(h)));
+      if (aux) {
+        attempt(() => (r.temperatureC = lib.temperatureC(h)));
+        attempt(() => (r.smClockMhz = lib.smClockMhz(h)));
+        attempt(() => (r.throttleReasons = lib.clockReasons(h)));
+        attempt(() => (r.memoryUsedBytes = lib.memory(h).usedBytes));
+        attempt(() => (r.utilisationPct = lib.utilisationPct(h)));
+      }
       this.readings.get(d.info.id)?.push({ tMonoNs, ...r });
     }
   }

@@ -158,6 +158,7 @@ export class RaplSampler implements EnergySampler {
   async start(): Promise<void> {
     const probe = await this.probe();
     if (!probe.available) throw new Error(probe.reason);
+    if (this.loop) throw new Error('RAPL sampler is already running.');
     this.readings = new Map(this.zones.map((z) => [z.info.id, []]));
     this.loop = new SamplingLoop(this.intervalMs, () => this.tick());
     this.loop.start();
