@@ -134,12 +134,19 @@ export class SqliteStateStore implements StateStore {
   async list(filter: StateFilter = {}, options: ListOptions = {}): Promise<ExperimentState[]> {
     this.assertOpen();
     if (filter.configHash !== undefined) assertConfigHash(filter.configHash);
+    const conditions: Array<[string, string, unknown]> = [
+      ['phase', 'phase', filter.phase],
+      ['failed', 'failed', filter.failed === undefined ? undefined : filter.failed ? 1 : 0],
+      ['study_id', 'studyId', filter.studyId],
+      ['config_hash', 'configHash', filter.configHash],
+    ];
     const where: string[] = [];
     const params: Record<string, unknown> = {};
-    if (filter.phase !== undefined) where.push('phase = @phase'), (params.phase = filter.phase);
-    if (filter.failed !== undefined) where.push('failed = @failed'), (params.failed = filter.failed ? 1 : 0);
-    if (filter.studyId !== undefined) where.push('study_id = @studyId'), (params.studyId = filter.studyId);
-    if (filter.configHash !== undefined) where.push('config_hash = @hash'), (params.hash = filter.configHash);
+    for (const [column, name, value] of conditions) {
+      if (value === undefined) continue;
+      where.push(`${column} = @${name}`);
+      params[name] = value;
+    }
     const sql = `SELECT id, data FROM experiments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
     const rows = this.guard('list', () => this.db.prepare<[Record<string, unknown>], Row>(sql).all(params));
     const states: ExperimentState[] = [];

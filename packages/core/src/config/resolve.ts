@@ -24,9 +24,13 @@ function isMapping(value: unknown): value is Record<string, unknown> {
 }
 
 /** Validation problems of a raw config, empty when it is valid. */
-export function checkExperimentConfig(raw: unknown, options: ResolveOptions = {}): { issues: ConfigIssue[]; config?: ExperimentConfig } {
+export function checkExperimentConfig(
+  raw: unknown,
+  options: ResolveOptions = {},
+): { issues: ConfigIssue[]; config?: ExperimentConfig } {
   const prefix = options.pathPrefix ?? [];
-  if (!isMapping(raw)) return { issues: [{ path: prefix, message: 'an experiment must be a mapping of fields' }] };
+  if (!isMapping(raw))
+    return { issues: [{ path: prefix, message: 'an experiment must be a mapping of fields' }] };
   const backendName = typeof raw.backend === 'string' ? raw.backend : 'pytorch';
   const known = options.backends?.names() ?? [];
   const { [backendName]: rawSection, ...rest } = raw;
@@ -42,7 +46,7 @@ export function checkExperimentConfig(raw: unknown, options: ResolveOptions = {}
     }
   }
 
-  const parsed = ExperimentConfigBaseSchema.safeParse(rest);
+  const parsed = ExperimentConfigBaseSchema.safeParse(rest, { reportInput: true });
   if (!parsed.success) issues.push(...describeZodIssues(parsed.error, ExperimentConfigBaseSchema, prefix));
 
   let section: unknown = rawSection ?? {};
@@ -54,9 +58,12 @@ export function checkExperimentConfig(raw: unknown, options: ResolveOptions = {}
       message: `unknown backend '${backendName}'${hint ? ` (did you mean '${hint}'?)` : ''}; installed: ${known.join(', ') || 'none'}`,
     });
   } else if (plugin) {
-    const sectionResult = (plugin.configSchema as z.ZodType).safeParse(section);
+    const sectionResult = (plugin.configSchema as z.ZodType).safeParse(section, { reportInput: true });
     if (sectionResult.success) section = sectionResult.data;
-    else issues.push(...describeZodIssues(sectionResult.error, plugin.configSchema as z.ZodType, [...prefix, backendName]));
+    else
+      issues.push(
+        ...describeZodIssues(sectionResult.error, plugin.configSchema as z.ZodType, [...prefix, backendName]),
+      );
   }
   if (issues.length > 0 || !parsed.success) return { issues };
 
@@ -69,7 +76,8 @@ export function checkExperimentConfig(raw: unknown, options: ResolveOptions = {}
       message: `backend '${backendName}' does not support ${base.precision}; use one of ${plugin.supportedPrecisions.join(', ')}`,
     });
   }
-  for (const problem of plugin?.validate?.(config) ?? []) issues.push({ path: [...prefix, backendName], message: problem });
+  for (const problem of plugin?.validate?.(config) ?? [])
+    issues.push({ path: [...prefix, backendName], message: problem });
   return issues.length > 0 ? { issues } : { issues, config };
 }
 
