@@ -51,9 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         from .settings import load_settings
+
+        settings = load_settings(args.config)  # before importing torch: a bad config fails in milliseconds
         from .workload import run_workload
 
-        settings = load_settings(args.config)
         run_workload(settings, args.out, protocol)
         return 0
     except HarnessError as exc:

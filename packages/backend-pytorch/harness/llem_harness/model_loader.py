@@ -68,6 +68,10 @@ def load_model(settings: Settings) -> LoadedModel:
     device = select_device(settings.gpus, torch.cuda.is_available(), torch.cuda.device_count(),
                            force_cpu=os.environ.get("LLEM_HARNESS_DEVICE") == "cpu")
     pt = settings.pytorch
+    for key in ("load_in_4bit", "load_in_8bit"):
+        if pt.get(key):
+            raise HarnessError(f"pytorch.{key} needs bitsandbytes, which this harness does not install; "
+                               "remove it or use precision fp16/bf16", "config")
     if settings.model == BUILTIN_NAME:
         model, tokenizer = build_tiny_gpt2()
         model = model.to(device=device, dtype=dtype)

@@ -4,8 +4,8 @@ and n_warmup is honoured in CV mode as a floor).
 One iteration is one batch of pytorch.batch_size prompts, cycled from the dataset.
 - fixed mode: ceil(n_warmup / batch_size) iterations;
 - CV mode: stop when the CV (population std / mean) of the last window_size batch latencies falls
-  below cv_threshold, after at least max(min_prompts, n_warmup, window_size) prompts and at most
-  max_prompts prompts.
+  below cv_threshold; run at least max(min_prompts, n_warmup) prompts and window_size batches, and
+  at most max_prompts prompts (raised to one full window when batches are large).
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ def run_warmup(cfg: WarmupSettings, batch_size: int, measure: Callable[[int], fl
         return record
     latencies: list[float] = []
     if cfg.convergence_detection:
-        floor = math.ceil(max(cfg.min_prompts, cfg.n_warmup, cfg.window_size) / batch_size)
-        cap = max(floor, math.ceil(cfg.max_prompts / batch_size))
         window = cfg.window_size
+        floor = max(math.ceil(max(cfg.min_prompts, cfg.n_warmup) / batch_size), window)
+        cap = max(floor, math.ceil(cfg.max_prompts / batch_size))
         converged, cv = False, None
         while len(latencies) < cap:
             latencies.append(measure(len(latencies)))
-            if len(latencies) >= max(floor, window):
+            if len(latencies) >= floor:
                 cv = coefficient_of_variation(latencies[-window:])
                 if cv < cfg.cv_threshold:
                     converged = True

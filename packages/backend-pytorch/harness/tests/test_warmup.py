@@ -48,3 +48,10 @@ def test_disabled_warmup_runs_nothing_and_skips_the_thermal_wait():
     assert thermal_wait(WarmupSettings(enabled=False, thermal_floor_seconds=30), slept.append) == 0.0
     thermal_wait(WarmupSettings(thermal_floor_seconds=30), slept.append)
     assert slept == [30]
+
+
+def test_cv_mode_with_large_batches_still_fills_one_window():
+    measure, calls = feed([10.0] * 9)
+    record = run_warmup(WarmupSettings(convergence_detection=True, window_size=3, min_prompts=3, n_warmup=5,
+                                       max_prompts=12), 8, measure)
+    assert record["iterations"] == 3 and record["converged"] is True and record["prompts"] == 24
