@@ -121,12 +121,16 @@ export function qualityOk(result: ExperimentResult): boolean | null {
   return result.energy ? result.energy.quality.ok : null;
 }
 
-/** Result warnings plus energy-quality warnings not already repeated among them. */
+/**
+ * Result warnings plus the energy-quality warnings not already among them (the orchestrator
+ * copies quality warnings into `warnings` with a prefix; older or hand-made results may not).
+ */
 export function allWarnings(result: ExperimentResult): string[] {
   const out = [...result.warnings];
   for (const warning of result.energy?.quality.warnings ?? []) {
-    const text = `${warning.severity}: ${warning.code}: ${warning.message}${warning.device_id ? ` (${warning.device_id})` : ''}`;
-    if (!result.warnings.includes(warning.message) && !out.includes(text)) out.push(text);
+    if (result.warnings.some((w) => w.includes(warning.message))) continue;
+    const text = `energy ${warning.severity}: ${warning.code}${warning.device_id ? ` (${warning.device_id})` : ''}: ${warning.message}`;
+    if (!out.includes(text)) out.push(text);
   }
   return out;
 }

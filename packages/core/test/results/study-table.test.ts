@@ -4,6 +4,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import {
   aggregateByConfig,
+  allWarnings,
   flattenConfig,
   parseCsv,
   varyingParameters,
@@ -119,6 +120,17 @@ describe('study table', () => {
     expect(aggregate?.stats.energy_measured_j).toEqual({ n: 1, mean: 500, std: null, ci95: null });
     expect(aggregate?.quality_ok).toBe(false);
     expect(aggregate?.warnings_count).toBe(2);
+  });
+
+  it('counts a quality warning once when the result already repeats it in warnings', () => {
+    const copied = makeResult({
+      qualityOk: false,
+      warnings: ['energy warn: short-window: window shorter than 5 s'],
+    });
+    expect(allWarnings(copied)).toEqual(['energy warn: short-window: window shorter than 5 s']);
+    expect(allWarnings(makeResult({ qualityOk: false }))).toEqual([
+      'energy warn: short-window: window shorter than 5 s',
+    ]);
   });
 
   it('writes empty tables for an empty study', async () => {
