@@ -40,6 +40,8 @@ export const DEFAULT_QUALITY: QualityThresholds = {
 
 /** Fewer counter updates than this in a window make its energy coarse (one update is ~100 ms on NVML). */
 export const MIN_COUNTER_UPDATES = 10;
+/** Temperature change across a window that says the device was not thermally steady. */
+export const THERMAL_DRIFT_C = 10;
 /** A gap longer than this many sample intervals is reported. */
 export const GAP_INTERVALS = 3;
 /** NVML clock-event bits that mean the GPU was slowed down (SwPowerCap, HwSlowdown, SwThermal, HwThermal, HwPowerBrake). */
@@ -115,11 +117,21 @@ export function integrateTraces(
           id,
         );
 
+      const temps = inWindow.flatMap((r) => (r.temperatureC === undefined ? [] : [r.temperatureC]));
+      const drift = temps.length >= 2 ? (temps.at(-1) ?? 0) - (temps[0] ?? 0) : 0;
+      if (Math.abs(drift) > THERMAL_DRIFT_C) {
+        warn(
+          'thermal_drift',
+          `${id}: temperature moved ${drift.toFixed(1)} °C during the window (limit ${THERMAL_DRIFT_C} °C); the GPU was not at a steady state.`,
+          id,
+        );
+      }
+
       const power = powerPoints(dt.readings, window.startNs);
       const powerJ = power.length >= 2 ? integrateLinear(power, 0, windowS).integral : null;
-      const peak = power.length
-        ? Math.max(...power.filter((p) => p.t >= 0 && p.t <= windowS).map((p) => p.v), -Infinity)
-        : null;
+      // A loop, not Math.max(...xs): an hour at 100 Hz would overflow the argument stack.
+      let peak: number | null = null;
+      for (const p of power) if (p.t >= 0 && p.t <= windowS && (peak === null || p.v > peak)) peak = p.v;
 
       let energyJ: number;
       let source: DeviceEnergy['source'];
@@ -197,7 +209,7 @@ export function integrateTraces(
         baseline_j: baselineJ === null ? null : round(baselineJ),
         adjusted_j: baselineJ === null ? null : round(Math.max(0, energyJ - baselineJ)),
         mean_power_w: windowS > 0 ? round(energyJ / windowS) : null,
-        peak_power_w: peak !== null && Number.isFinite(peak) ? peak : null,
+        peak_power_w: peak,
         cross_check_j: crossCheck === null ? null : round(crossCheck),
         disagreement_pct: disagreement === null ? null : round(disagreement, 3),
       });

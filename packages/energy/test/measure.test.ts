@@ -129,6 +129,19 @@ describe('quality block', () => {
     expect(w?.message).not.toContain('hw_thermal');
   });
 
+  it('warns when the temperature drifts more than 10 °C across the window', () => {
+    const readings = sampleCurve(constant(200), -1, 11, 0.1).map((r) => ({
+      ...r,
+      temperatureC: 40 + (Number(r.tMonoNs - ns(0)) / 1e9) * 1.5,
+    }));
+    const m = integrateTraces([trace([{ readings }])], window, null);
+    expect(m.quality.warnings.find((w) => w.code === 'thermal_drift')?.message).toContain('15.0 °C');
+    const steady = readings.map((r) => ({ ...r, temperatureC: 40 + ((r.temperatureC ?? 0) - 40) / 2 }));
+    expect(codes(integrateTraces([trace([{ readings: steady }])], window, null))).not.toContain(
+      'thermal_drift',
+    );
+  });
+
   it('measures counter vs power disagreement and applies the threshold and policy', () => {
     // The power sensor reads 20 % high.
     const readings = sampleCurve(constant(200), -1, 11, 0.1).map((r) => ({ ...r, powerW: 240 }));
@@ -154,6 +167,13 @@ describe('quality block', () => {
       quality_policy: 'fail',
     });
     expect(loose.quality.ok).toBe(true);
+  });
+
+  it('handles an hour of 100 Hz readings', () => {
+    const readings = sampleCurve(constant(300), -1, 3601, 0.01);
+    const m = integrateTraces([trace([{ readings }], 10)], { startNs: ns(0), endNs: ns(3600) }, null);
+    expect(m.devices[0]?.energy_j).toBeCloseTo(300 * 3600, 3);
+    expect(m.devices[0]?.peak_power_w).toBe(300);
   });
 
   it('says so when nothing was measured, and still validates', () => {
