@@ -128,6 +128,8 @@ class GroupRun {
       this.reject = reject;
     });
     child.once('error', (error) => this.onSpawnError(error));
+    // The watchdog's socket and the output pipes may report a reset when the group dies: expected.
+    for (const stream of child.stdio) stream?.on('error', () => {});
     child.once('spawn', () => this.onSpawned());
     child.once('exit', (code, signal) => void this.onExit(code, signal));
     const stdout = this.wireOutput(child.stdout!, 'stdout');

@@ -20,6 +20,7 @@ ticks=$2; shift 2
 (
   exec >/dev/null 2>&1 </dev/null
   trap '' TERM INT HUP PIPE
+  PATH="$PATH:/usr/bin:/bin"
   while read -r _ <&3; do :; done
   exec 3<&-
   run_first() {
