@@ -1,4 +1,7 @@
 import { defineProject } from 'vitest/config';
 import { sharedTestConfig } from '../../vitest.shared.js';
 
-export default defineProject(sharedTestConfig(import.meta.url));
+// The tests drive the BUILT `llem` binary: the global setup builds it (and its dependencies) first.
+export default defineProject(
+  sharedTestConfig(import.meta.url, { globalSetup: ['test/global-setup.ts'], testTimeout: 240_000 }),
+);

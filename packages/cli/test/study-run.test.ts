@@ -1,0 +1,133 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { finished, jsonLines, llem, processesMentioning, sandbox, startLlem } from './llem.js';
+
+/** A smaller quickstart: 2 experiments x 1 cycle of the seeded tiny GPT-2 on the CPU. */
+const study = `name: mini
+model: builtin:tiny-gpt2
+backend: pytorch
+runner: local
+precision: fp32
+n: 4
+dataset: { source: synthetic, input_len: 16 }
+max_input_tokens: 32
+max_output_tokens: 8
+decoder: { preset: deterministic }
+warmup: { n_warmup: 1 }
+baseline: { enabled: false }
+energy: { cpu_tdp_watts: 65, min_window_seconds: 0 }
+sweep:
+  pytorch.batch_size: [1, 2]
+`;
+
+interface StateRecord {
+  experimentId: string;
+  phase: string;
+  failed: boolean;
+  failureKind: string | null;
+  attempt: number;
+  studyId: string | null;
+}
+
+async function states(env: NodeJS.ProcessEnv): Promise<StateRecord[]> {
+  const r = await llem(['status', '--json'], env);
+  expect(r.code).toBe(0);
+  return (jsonLines(r.stdout)[0] as { experiments: StateRecord[] }).experiments;
+}
+
+/** Resolves when the child prints a JSON progress line matching `match`. */
+function waitForLine(
+  child: ReturnType<typeof startLlem>,
+  match: (record: Record<string, unknown>) => boolean,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) if (line.startsWith('{') && match(JSON.parse(line))) resolve();
+    });
+    child.on('close', () => reject(new Error('llem exited before the awaited event')));
+  });
+}
+
+describe('llem run: a study end to end, interrupted and resumed', () => {
+  const box = sandbox(inject('python'));
+  const path = box.write('mini.yaml', study);
+
+  it('SIGINT mid-study: exit 130, no workload left, the state failed + interrupted', async () => {
+    const child = startLlem(['run', path, '--json'], box.env);
+    const result = finished(child);
+    // Interrupt while the second experiment's workload is measuring.
+    await waitForLine(child, (r) => r.type === 'progress' && r.kind === 'run-start' && r.position === 1);
+    await waitForLine(child, (r) => r.type === 'progress' && r.kind === 'step' && r.step === 'measuring');
+    child.kill('SIGINT');
+    const r = await result;
+    expect(r.code).toBe(130);
+    const summary = jsonLines(r.stdout).find((x) => x.type === 'summary') as {
+      interrupted: boolean;
+      counts: Record<string, number>;
+    };
+    expect(summary).toMatchObject({ interrupted: true });
+    expect(summary.counts.done).toBe(1);
+
+    // No process of this sandbox survives (zombies are being reaped by init: allow a moment).
+    for (let i = 0; i < 40 && processesMentioning(box.dir).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(processesMentioning(box.dir)).toEqual([]);
+
+    const all = await states(box.env);
+    expect(all).toHaveLength(2);
+    expect(all.filter((s) => s.phase === 'done' && !s.failed)).toHaveLength(1);
+    const interrupted = all.find((s) => s.failed)!;
+    expect(interrupted).toMatchObject({ failed: true, failureKind: 'interrupted' });
+  });
+
+  it('run again: only the missing experiment-cycle runs; the table and report path are printed', async () => {
+    const before = await states(box.env);
+    const r = await llem(['run', path], box.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Study mini-[0-9a-f]{8}: 1 measured, 1 reused, 0 failed of 2/);
+    expect(r.stdout).toMatch(/│ Model\s+│ Backend/);
+    expect(r.stdout).toMatch(/Report: {2}llem results report /);
+
+    const after = await states(box.env);
+    expect(after.every((s) => s.phase === 'done' && !s.failed)).toBe(true);
+    const done = before.find((s) => !s.failed)!;
+    const retried = before.find((s) => s.failed)!;
+    // The finished one was not touched; the interrupted one got a new attempt.
+    expect(after.find((s) => s.experimentId === done.experimentId)!.attempt).toBe(done.attempt);
+    expect(after.find((s) => s.experimentId === retried.experimentId)!.attempt).toBe(retried.attempt + 1);
+
+    const studyId = after[0]!.studyId!;
+    const studyDir = join(box.resultsDir, studyId);
+    expect(existsSync(join(studyDir, 'study.csv'))).toBe(true);
+    expect(readFileSync(join(studyDir, 'study.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+
+  it('status, list and results show read what the study left', async () => {
+    const status = jsonLines((await llem(['status', '--json'], box.env)).stdout)[0] as {
+      studies: { total: number; done: number; failed: number }[];
+    };
+    expect(status.studies).toEqual([expect.objectContaining({ total: 2, done: 2, failed: 0 })]);
+
+    const list = jsonLines((await llem(['list', '--json'], box.env)).stdout)[0] as {
+      studies: { results: number; configs: number }[];
+    };
+    expect(list.studies).toEqual([expect.objectContaining({ results: 2, configs: 2 })]);
+
+    const show = await llem(['results', 'show', '--json'], box.env);
+    expect(show.code).toBe(0);
+    const rows = jsonLines(show.stdout).filter((x) => x.type === 'result');
+    expect(rows.map((row) => row.batch_size).sort()).toEqual([1, 2]);
+
+    const exported = await llem(
+      ['results', 'export', '--format', 'csv', '-o', join(box.dir, 'all.csv')],
+      box.env,
+    );
+    expect(exported.code).toBe(0);
+    expect(readFileSync(join(box.dir, 'all.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+});
