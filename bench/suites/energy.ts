@@ -81,12 +81,41 @@ export const suite: BenchSuite = {
           ? { target: `< ${c.target} % above idle`, ok: cost.cpuPctOfCore - idle.cpuPctOfCore < c.target }
           : {}),
       });
+      // CPU above idle spread over the ticks: an upper bound on how long one tick holds the event loop.
+      const ticks = Math.max(1, readings);
+      rows.push({
+        suite: 'energy',
+        name: `CPU time per sampling tick above idle, ${label}`,
+        value: (((cost.cpuPctOfCore - idle.cpuPctOfCore) / 100) * SECONDS * 1e6) / ticks,
+        unit: 'µs',
+      });
       rows.push({
         suite: 'energy',
         name: `event-loop delay p99 while sampling, ${label} (max ${cost.loopDelayMaxMs.toFixed(2)} ms)`,
         value: cost.loopDelayP99Ms,
         unit: 'ms',
         baseline: { name: 'idle p99', value: idle.loopDelayP99Ms },
+      });
+    }
+    // The synchronous part alone: how long one tick holds the event loop (timer wake-ups excluded).
+    for (const gpus of [1, 8]) {
+      await writeFakeNvmlScript(script, { devices: Array.from({ length: gpus }, (_, i) => gpu(i)) });
+      const sampler = new NvmlSampler({ libraryPath, intervalMs: 60_000 });
+      await sampler.start();
+      const n = 5000;
+      for (let i = 0; i < 500; i++) sampler.sampleNow();
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) sampler.sampleNow();
+      const perTickUs = Number(process.hrtime.bigint() - t0) / n / 1000;
+      await sampler.stop();
+      sampler.close();
+      rows.push({
+        suite: 'energy',
+        name: `synchronous NVML tick (energy, power + 5 aux fields), ${gpus} GPU${gpus > 1 ? 's' : ''}`,
+        value: perTickUs,
+        unit: 'µs',
+        target: '< 1000 µs',
+        ok: perTickUs < 1000,
       });
     }
     return rows;

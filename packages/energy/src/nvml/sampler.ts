@@ -177,6 +177,11 @@ export class NvmlSampler implements EnergySampler {
     return { sampler: this.name, intervalMs: this.intervalMs, devices };
   }
 
+  /** Takes one reading of every device now, between timer ticks (while started). */
+  sampleNow(): void {
+    if (this.loop) this.tick();
+  }
+
   /** One reading per device; a field NVML refuses is left out, never reported as 0. */
   private tick(): void {
     const lib = this.lib;
