@@ -6,7 +6,7 @@ import {
   type ExperimentState,
   isComplete,
   markFailed,
-  withProcess,
+  withOwner,
 } from '../state/experiment-state.js';
 import { isProcessAlive, type StaleVerdict, staleVerdict } from '../state/liveness.js';
 import type { StateStore } from '../state/store.js';
@@ -22,9 +22,9 @@ import type { StateStore } from '../state/store.js';
  * two concurrent retriers win; the loser gets StateConflictError and leaves the run alone.
  * (delete + create would leave a window where a third process sees no record at all.)
  *
- * Ownership while initialising: `subprocessPid`/`hostName` hold the llem process that claimed
- * the run until the workload starts (then the workload's pid). So a run whose llem died while
- * preparing is recognised as stale, and a live one is never stolen.
+ * Ownership: `ownerPid`/`hostName` name the llem process that claimed the attempt. While
+ * initialising it alone decides liveness (a run whose llem died while preparing is stale, a live
+ * one is never stolen); while measuring, the workload pid or the owner being alive keeps it.
  */
 
 /** An initialising record without an owner pid older than this is abandoned (crash between create and save). */
@@ -102,7 +102,7 @@ async function own(
   clock: Clock,
 ): Promise<Claim> {
   try {
-    const saved = await store.save(withProcess(state, process.pid, clock));
+    const saved = await store.save(withOwner(state, process.pid, clock));
     return { kind: 'claimed', state: saved, previous, staleReason };
   } catch (error) {
     if (error instanceof StateConflictError)
@@ -120,7 +120,7 @@ export function ownerVerdict(
 ): StaleVerdict {
   if (state.phase === 'measuring') return staleVerdict(state, alive, localHost);
   if (state.phase !== 'initialising' || state.failed) return { stale: false };
-  if (state.subprocessPid === null) {
+  if (state.ownerPid === null) {
     const age = clock.now().getTime() - Date.parse(state.lastUpdated);
     return age > UNOWNED_INITIALISING_GRACE_MS
       ? {
@@ -130,14 +130,15 @@ export function ownerVerdict(
       : { stale: false };
   }
   if (state.hostName !== null && state.hostName !== localHost) return { stale: false };
-  if (alive(state.subprocessPid)) return { stale: false };
+  if (alive(state.ownerPid)) return { stale: false };
   return {
     stale: true,
-    reason: `Stale: llem process ${state.subprocessPid} stopped while preparing this run.`,
+    reason: `Stale: llem process ${state.ownerPid} stopped while preparing this run.`,
   };
 }
 
 function ownerText(state: ExperimentState): string {
-  if (state.subprocessPid === null) return '';
-  return ` (pid ${state.subprocessPid} on host ${state.hostName ?? 'unknown'})`;
+  const pid = state.subprocessPid ?? state.ownerPid;
+  if (pid === null) return '';
+  return ` (pid ${pid} on host ${state.hostName ?? 'unknown'})`;
 }

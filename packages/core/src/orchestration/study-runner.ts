@@ -154,7 +154,8 @@ export class StudyRunner {
         });
       } catch (error) {
         if (error instanceof InterruptedError) {
-          Object.assign(entry, { status: 'interrupted', error: 'interrupted', gapBeforeS });
+          const state = await this.store.load(run.experimentId).catch(() => null);
+          Object.assign(entry, { status: 'interrupted', error: 'interrupted', gapBeforeS, attempt: state?.attempt ?? null });
           interrupted = true;
           break;
         }

@@ -28,6 +28,12 @@ export const ExperimentStateSchema = z.strictObject({
   startedAt: isoUtcString.nullable(),
   lastUpdated: isoUtcString,
   subprocessPid: z.number().int().positive().nullable(),
+  /**
+   * The llem process that owns this attempt (claims, prepares, launches, collects). A measuring
+   * state is stale only when the workload AND its owner are gone: between the workload's exit and
+   * `done`, llem is still collecting. Null in records written before this field existed.
+   */
+  ownerPid: z.number().int().positive().nullable().default(null),
   /** Host that owns `subprocessPid`: a pid means nothing on another machine. */
   hostName: z.string().nullable(),
   /** How many times this experiment has been (re)started. */
@@ -64,6 +70,7 @@ export function createState(
     startedAt: null,
     lastUpdated: now,
     subprocessPid: null,
+    ownerPid: null,
     hostName: null,
     attempt: 0,
     studyId: options.studyId ?? null,
@@ -120,6 +127,16 @@ export function withProcess(
     hostName: pid === null ? null : host,
     lastUpdated: isoUtc(clock.now()),
   };
+}
+
+/** Records the llem process that owns this attempt (see `ownerPid`), on this host. */
+export function withOwner(
+  state: ExperimentState,
+  pid: number,
+  clock: Clock = systemClock,
+  host: string = hostname(),
+): ExperimentState {
+  return { ...state, ownerPid: pid, hostName: host, lastUpdated: isoUtc(clock.now()) };
 }
 
 /** A state is finished when it is done and not failed: nothing left to measure. */

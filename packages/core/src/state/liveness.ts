@@ -32,8 +32,10 @@ export function isZombie(pid: number): boolean {
 export type StaleVerdict = { stale: false } | { stale: true; reason: string };
 
 /**
- * A `measuring`, not-yet-failed state is stale when its process is gone. A state recorded on
- * another host cannot be checked from here, so it is never declared stale.
+ * A `measuring`, not-yet-failed state is stale when its workload process is gone and so is the
+ * llem process that owns it (`ownerPid`: after the workload exits, llem is still collecting and
+ * writing the result). A state recorded on another host cannot be checked from here, so it is
+ * never declared stale.
  */
 export function staleVerdict(
   state: ExperimentState,
@@ -41,14 +43,17 @@ export function staleVerdict(
   localHost: string = hostname(),
 ): StaleVerdict {
   if (state.phase !== 'measuring' || state.failed) return { stale: false };
+  const otherHost = state.hostName !== null && state.hostName !== localHost;
+  const ownerAlive = !otherHost && state.ownerPid !== null && alive(state.ownerPid);
   if (state.subprocessPid === null) {
+    if (ownerAlive) return { stale: false };
     return {
       stale: true,
       reason: 'Stale: measuring without a recorded process (llem stopped before the workload started).',
     };
   }
-  if (state.hostName !== null && state.hostName !== localHost) return { stale: false };
-  if (alive(state.subprocessPid)) return { stale: false };
+  if (otherHost) return { stale: false };
+  if (alive(state.subprocessPid) || ownerAlive) return { stale: false };
   return {
     stale: true,
     reason: `Stale: workload process ${state.subprocessPid} is no longer running (llem or the workload died).`,
