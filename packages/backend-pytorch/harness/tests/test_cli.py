@@ -16,12 +16,23 @@ from conftest import HARNESS_DIR, write_config
 REPO_ROOT = HARNESS_DIR.parents[2]
 TSX = REPO_ROOT / "node_modules" / ".bin" / "tsx"
 EVENT_PREFIX = "@@llem "
+# One thread per child: on a shared 2-core machine OpenMP spin-waits would multiply the run time.
+CHILD_ENV = {"PYTHONPATH": str(HARNESS_DIR), "OMP_NUM_THREADS": "1"}
+
+
+def start_harness(config: Path, out: Path, **env: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "llem_harness", "--config", str(config), "--out", str(out)],
+                            cwd=HARNESS_DIR, env={**os.environ, **CHILD_ENV, **env}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
+    stdout, stderr = proc.communicate(timeout=180)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 def run_harness(config: Path, out: Path, **env: str) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "PYTHONPATH": str(HARNESS_DIR), **env}
-    return subprocess.run([sys.executable, "-m", "llem_harness", "--config", str(config), "--out", str(out)],
-                          cwd=HARNESS_DIR, env=full_env, capture_output=True, text=True, timeout=120)
+    return finish(start_harness(config, out, **env))
 
 
 def events(stdout: str) -> list[dict]:
@@ -38,16 +49,25 @@ STATS_KEYS = {"count", "mean", "p50", "p90", "p99", "min", "max"}
 
 
 @pytest.fixture(scope="module")
-def happy_run(tmp_path_factory):
+def runs(tmp_path_factory):
+    """The successful run and the bad-model run, started together to halve the wall time."""
     tmp = tmp_path_factory.mktemp("run")
     prompts = tmp / "prompts.jsonl"
     prompts.write_text("\n".join([json.dumps({"_provenance": "test"})] +
                                  [json.dumps({"prompt": f"Prompt number {i} " * (i + 1)}) for i in range(5)]))
     config = write_config(tmp, n=5, dataset={"source": "jsonl", "path": str(prompts)}, max_output_tokens=8,
                           pytorch={"batch_size": 2})
-    out = tmp / "out"
-    proc = run_harness(config, out)
-    return proc, out
+    bad_dir = tmp / "bad"
+    bad_dir.mkdir()
+    bad_config = write_config(bad_dir, model="llem-test/no-such-model")
+    happy = start_harness(config, tmp / "out")
+    bad = start_harness(bad_config, bad_dir / "out")
+    return {"happy": (finish(happy), tmp / "out"), "bad": (finish(bad), bad_dir / "out")}
+
+
+@pytest.fixture(scope="module")
+def happy_run(runs):
+    return runs["happy"]
 
 
 def test_events_come_in_protocol_order_and_stdout_holds_nothing_else(happy_run):
@@ -103,10 +123,8 @@ def test_result_and_events_validate_against_the_core_zod_schemas(happy_run, tmp_
     assert check.returncode == 0, check.stderr + check.stdout
 
 
-def test_bad_model_gives_error_event_error_json_and_non_zero_exit(tmp_path):
-    config = write_config(tmp_path, model="llem-test/no-such-model")
-    out = tmp_path / "out"
-    proc = run_harness(config, out)
+def test_bad_model_gives_error_event_error_json_and_non_zero_exit(runs):
+    proc, out = runs["bad"]
     assert proc.returncode == 1
     evs = events(proc.stdout)
     assert [e["event"] for e in evs] == ["error"]
@@ -124,3 +142,28 @@ def test_bad_config_file_exits_2_with_a_config_error(tmp_path):
     assert proc.returncode == 2
     assert [e["event"] for e in events(proc.stdout)] == ["error"]
     assert json.loads((tmp_path / "out" / "error.json").read_text())["kind"] == "config"
+
+
+def test_sigterm_during_the_thermal_wait_reports_interrupted(tmp_path):
+    import signal
+
+    config = write_config(tmp_path, warmup={"thermal_floor_seconds": 600})
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "llem_harness", "--config", str(config), "--out", str(out)],
+                            cwd=HARNESS_DIR, env={**os.environ, **CHILD_ENV},
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        seen = []
+        for line in proc.stdout:
+            seen.append(json.loads(line[len(EVENT_PREFIX):])["event"])
+            if seen[-1] == "warmup-done":
+                proc.send_signal(signal.SIGTERM)
+                break
+        rest = proc.stdout.read()
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert seen == ["loaded", "warmup-done"]
+    assert [e["event"] for e in events(rest)] == ["error"] and events(rest)[0]["kind"] == "interrupted"
+    assert json.loads((out / "error.json").read_text())["kind"] == "interrupted"
