@@ -93,7 +93,7 @@ describe('ProcessGroupRunner: the process group', () => {
     expect(readFileSync(record, 'utf8')).toBe('stop c1\n');
     rmSync(record);
     await runUntilReadyThenAbort(
-      sh(`trap '' TERM; echo ready; while :; do sleep 0.05; done`, { stopCommands, graceMs: 200 }),
+      sh(`trap '' TERM; echo ready; while :; do sleep 0.05; done`, { stopCommands, graceMs: 600 }),
     );
     expect(readFileSync(record, 'utf8')).toBe('stop c1\nkill c1\n');
   });

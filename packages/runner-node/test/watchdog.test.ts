@@ -50,12 +50,13 @@ describe('watchdog: llem killed by SIGKILL leaves no orphan', () => {
     const { parent, pgid } = await startParent({
       argv: ['sh', '-c', `trap '' TERM; sleep 300 & echo ready; while :; do sleep 0.1; done`],
       env: baseEnv,
-      graceMs: 300,
+      // Long enough for the fake `docker stop` to run even on a loaded machine.
+      graceMs: 800,
       stopCommands: { graceful: [docker.path, 'stop', 'llem-x'], force: [docker.path, 'kill', 'llem-x'] },
     });
     parent.child.kill('SIGKILL');
     await parent.exited;
-    expect(await eventually(() => groupsGone([pgid]), 2_000)).toBe(true);
+    expect(await eventually(() => groupsGone([pgid]), 3_000)).toBe(true);
     expect(docker.calls()).toEqual(['stop llem-x', 'kill llem-x']);
   });
 });
