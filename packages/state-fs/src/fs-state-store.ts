@@ -59,12 +59,12 @@ export class FsStateStore implements StateStore {
   /** Use `createFsStateStore` (or `FsStateStore.open`), which also creates the directories. */
   constructor(options: FsStateStoreOptions = {}) {
     this.dir = resolve(options.dir ?? defaultStateDir());
-    this.index = new HashIndex(join(this.dir, '.index'));
+    this.durable = options.durable ?? true;
+    this.index = new HashIndex(join(this.dir, '.index'), this.durable);
     this.locksDir = join(this.dir, '.locks');
     this.clock = options.clock ?? systemClock;
     this.alive = options.isProcessAlive ?? isProcessAlive;
     this.hostName = options.hostName ?? hostname();
-    this.durable = options.durable ?? true;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
   }
 

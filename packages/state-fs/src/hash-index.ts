@@ -9,7 +9,11 @@ import { fsyncDirectory, isTempFileName } from '@llem/core';
  * so a crash at any moment can leave an extra marker (one wasted read) but never a missing one.
  */
 export class HashIndex {
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    /** fsync new markers (default true); off only where the records are not synced either. */
+    private readonly durable = true,
+  ) {}
 
   async add(hash: string, id: string): Promise<void> {
     const bucket = join(this.root, hash);
@@ -17,6 +21,7 @@ export class HashIndex {
     if (await exists(marker)) return;
     const created = await mkdir(bucket, { recursive: true });
     await writeFile(marker, '');
+    if (!this.durable) return;
     await fsyncDirectory(bucket);
     if (created !== undefined) await fsyncDirectory(this.root);
   }

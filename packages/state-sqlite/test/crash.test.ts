@@ -25,7 +25,9 @@ describe('SqliteStateStore under real crashes', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('a writer SIGKILLed at 50 random moments leaves every record whole, at its last complete version', async () => {
+  it('a writer SIGKILLed at 50 random moments leaves every record whole, at its last complete version', {
+    timeout: 180_000,
+  }, async () => {
     const seen = new Map<string, number>();
     await sigkillDuringSaves({
       iterations: 50,
