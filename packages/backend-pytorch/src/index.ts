@@ -7,6 +7,7 @@ export {
 } from './config-schema.js';
 export { type BuildImageOptions, buildHarnessImage } from './docker/build-image.js';
 export { classifyDockerFailure, type DockerFailure, imageBuildCommand } from './docker/classify-failure.js';
+export { type ContainerInputs, mapContainerInputs } from './docker/container-inputs.js';
 export {
   buildDockerRunArgv,
   containerName,
@@ -18,6 +19,7 @@ export {
   CONFIG_FILE,
   CONTAINER_EXCHANGE_DIR,
   CONTAINER_HF_CACHE_DIR,
+  CONTAINER_INPUTS_DIR,
   DEFAULT_IMAGE,
   DOCKER_CONTEXT_DIR,
   DOCKERFILE_PATH,

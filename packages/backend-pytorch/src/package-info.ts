@@ -23,6 +23,9 @@ export const CONTAINER_EXCHANGE_DIR = '/llem/exchange';
 /** Where the persistent Hugging Face cache is mounted inside the container. */
 export const CONTAINER_HF_CACHE_DIR = '/llem/hf-cache';
 
+/** Read-only mounts of host inputs: a JSONL dataset file, a local model directory. */
+export const CONTAINER_INPUTS_DIR = '/llem/inputs';
+
 /** File names inside the run directory (the harness contract). */
 export const CONFIG_FILE = 'harness-config.json';
 export const RESULT_FILE = 'workload-result.json';

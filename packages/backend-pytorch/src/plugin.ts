@@ -22,6 +22,7 @@ import {
   pytorchSection,
   validatePytorchExperiment,
 } from './config-schema.js';
+import { mapContainerInputs } from './docker/container-inputs.js';
 import { buildDockerRunArgv, dockerStopCommands, type HfCacheMount } from './docker/run-argv.js';
 import { runDoctor } from './doctor.js';
 import { findExecutable } from './exec.js';
@@ -142,7 +143,10 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
     };
   }
 
-  function dockerSpec(ctx: BackendContext, envFile: string | undefined): RunSpec {
+  function dockerSpec(
+    ctx: BackendContext,
+    envFile: string | undefined,
+  ): { spec: RunSpec; config: ExperimentConfig } {
     if (!findExecutable(dockerBinary, hostEnv.PATH)) {
       throw new BackendError(
         `The docker client (${dockerBinary}) was not found, but this experiment runs in Docker.`,
@@ -153,10 +157,11 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
     }
     // `-v source:target` has no escaping: a ':' in a host path would split it in the wrong place.
     const hostDir = options.hfCache && 'hostDir' in options.hfCache ? options.hfCache.hostDir : undefined;
-    for (const path of [ctx.workDir, hostDir, envFile]) {
+    const inputs = mapContainerInputs(ctx.config);
+    for (const path of [ctx.workDir, hostDir, envFile, ...inputs.mounts.map((mount) => mount.source)]) {
       if (path?.includes(':')) {
         throw new BackendError(`Docker cannot mount ${path}: the path contains ':'.`, {
-          fix: 'Use an output directory (and HF cache directory) whose path has no ":".',
+          fix: 'Rename or move it (run directory, HF cache directory, dataset or model path) to a path without ":".',
         });
       }
     }
@@ -180,16 +185,20 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
       hfCache: options.hfCache ?? { volume: 'llem-hf-cache' },
       user: options.containerUser === undefined ? currentUser() : options.containerUser,
       ...(envFile ? { envFile } : {}),
+      readOnlyMounts: inputs.mounts,
+      // The default tag is built here (llem setup pytorch --docker); a registry image may be pulled.
+      pull: image === DEFAULT_IMAGE ? 'never' : 'missing',
       env: containerEnv,
       command: ['--config', `${CONTAINER_EXCHANGE_DIR}/${CONFIG_FILE}`, '--out', CONTAINER_EXCHANGE_DIR],
       ...(options.extraDockerRunArgs ? { extraRunArgs: options.extraDockerRunArgs } : {}),
     });
-    return {
+    const spec: RunSpec = {
       argv,
       env: buildSubprocessEnv({ base: hostEnv }),
       stopCommands: dockerStopCommands(dockerBinary, ctx.experimentId, graceSeconds),
       label: `pytorch ${ctx.config.model} (docker ${image})`,
     };
+    return { spec, config: inputs.config };
   }
 
   return {
@@ -205,11 +214,13 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
       sanitizeExperimentId(ctx.experimentId);
       pytorchSection(ctx.config); // a section that bypassed resolveExperimentConfig still gets checked
       const configPath = join(ctx.workDir, CONFIG_FILE);
-      const document = { experiment_id: ctx.experimentId, config_hash: ctx.configHash, config: ctx.config };
       const envFile = await writeSecrets(ctx.experimentId);
       try {
-        const base =
-          ctx.launch === 'docker' ? dockerSpec(ctx, envFile) : await localSpec(ctx, configPath, envFile);
+        const { spec: base, config } =
+          ctx.launch === 'docker'
+            ? dockerSpec(ctx, envFile)
+            : { spec: await localSpec(ctx, configPath, envFile), config: ctx.config };
+        const document = { experiment_id: ctx.experimentId, config_hash: ctx.configHash, config };
         const spec: RunSpec = {
           ...base,
           graceMs: graceSeconds * 1000,

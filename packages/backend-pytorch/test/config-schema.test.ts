@@ -113,3 +113,14 @@ describe('pytorch section schema', () => {
     expect(() => resolve({ attn_implementation: 'flash_attention_2' }, { precision: 'bf16' })).not.toThrow();
   });
 });
+
+describe('estimateSeconds', () => {
+  it('grows with the work and the model size', () => {
+    const estimate = (raw: Record<string, unknown>) => plugin.estimateSeconds!(resolve({}, raw).config);
+    const small = estimate({ model: 'builtin:tiny-gpt2', n: 10 });
+    expect(small).toBeGreaterThan(0);
+    expect(estimate({ model: 'builtin:tiny-gpt2', n: 1000 })).toBeGreaterThan(small);
+    expect(estimate({ model: 'org/big-model', n: 10 })).toBeGreaterThan(small);
+    expect(estimate({ n: 100, pytorch: { batch_size: 8 } })).toBeLessThan(estimate({ n: 100 }));
+  });
+});

@@ -39,6 +39,8 @@ describe('docker run argv', () => {
       '--init',
       '--name',
       'llem-exp-1',
+      '--pull',
+      'missing', // a registry image may be pulled; the default, locally built tag never is
       '--label',
       'llem.experiment=exp-1',
       '--label',
@@ -89,6 +91,7 @@ describe('docker run argv', () => {
     expect(argv).toContain('-v /data/hf:/llem/hf-cache');
     expect(argv).not.toContain('CUDA_VISIBLE_DEVICES');
     expect(argv).toMatch(/ llem\/backend-pytorch:\d+\.\d+\.\d+ --config /);
+    expect(argv).toContain('--pull never');
   });
 
   it('takes the docker binary and image from LLEM_DOCKER and LLEM_PYTORCH_IMAGE', async () => {
@@ -196,6 +199,11 @@ describe.skipIf(!existsSync(REAL_DOCKER))('the real docker client accepts our ar
       tinyConfig({ gpus: [0, 1, 2, 3] }),
       { env: { PATH: process.env.PATH, HF_TOKEN: 'hf_x', HF_HUB_OFFLINE: '1' } },
     ],
+    [
+      'read-only dataset and model mounts, registry image',
+      tinyConfig({ dataset: { source: 'jsonl', path: import.meta.filename }, model: import.meta.dirname }),
+      { image: 'ghcr.io/example/llem:1' },
+    ],
   ];
   for (const [name, raw, options] of cases) {
     it(`parses: ${name}`, async () => {
@@ -243,5 +251,48 @@ describe('docker mounts', () => {
     await mkdir(workDir);
     await expect(dockerPlan(tinyConfig(), {}, workDir)).rejects.toThrow(/contains ':'/);
     await rm(base, { recursive: true, force: true });
+  });
+});
+
+describe('container inputs', () => {
+  it('mounts a JSONL dataset and a local model read-only and points the harness config at them', async () => {
+    const workDir = await tempDir('inputs');
+    const { writeFile, mkdir } = await import('node:fs/promises');
+    await writeFile(join(workDir, '..', `${workDir.split('/').pop()}-prompts.jsonl`), '{"prompt":"hi"}\n');
+    const dataset = join(workDir, '..', `${workDir.split('/').pop()}-prompts.jsonl`);
+    const model = join(workDir, '..', `${workDir.split('/').pop()}-model`);
+    await mkdir(model);
+    const { plan, configHash } = await dockerPlan(
+      tinyConfig({ dataset: { source: 'jsonl', path: dataset }, model }),
+      {},
+      workDir,
+    );
+    const argv = plan.spec.argv.join(' ');
+    expect(argv).toContain(`-v ${dataset}:/llem/inputs/dataset/${dataset.split('/').pop()}:ro`);
+    expect(argv).toContain(`-v ${model}:/llem/inputs/model:ro`);
+    const document = JSON.parse(plan.files![0]!.content);
+    expect(document.config.dataset.path).toBe(`/llem/inputs/dataset/${dataset.split('/').pop()}`);
+    expect(document.config.model).toBe('/llem/inputs/model');
+    expect(document.config_hash).toBe(configHash); // the hash stays the host config's
+    await rm(dataset, { force: true });
+    await rm(model, { recursive: true, force: true });
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('refuses a dataset or model path that does not exist (docker -v would create it as root)', async () => {
+    const workDir = await tempDir('inputs-missing');
+    await expect(
+      dockerPlan(tinyConfig({ dataset: { source: 'jsonl', path: '/nonexistent/p.jsonl' } }), {}, workDir),
+    ).rejects.toMatchObject({
+      name: 'ConfigError',
+      message: expect.stringContaining('/nonexistent/p.jsonl'),
+    });
+    await expect(dockerPlan(tinyConfig({ model: '/nonexistent/model' }), {}, workDir)).rejects.toMatchObject({
+      name: 'ConfigError',
+    });
+    // An HF id is not a path: nothing is mounted.
+    const { plan } = await dockerPlan(tinyConfig({ model: 'org/model' }), {}, workDir);
+    expect(plan.spec.argv.join(' ')).not.toContain('/llem/inputs');
+    await rm(workDir, { recursive: true, force: true });
   });
 });

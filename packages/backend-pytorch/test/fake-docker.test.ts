@@ -52,7 +52,8 @@ describe('docker launch through a fake docker client', () => {
     return { ...fake, plugin, home };
   }
 
-  const containerGone = async (stateDir: string) => (await readdir(stateDir)).length === 0;
+  const containerGone = async (stateDir: string) =>
+    (await readdir(stateDir)).filter((name) => name.endsWith('.pid')).length === 0;
 
   it('runs the harness "in the container": config in and result out through the exchange dir, token via env file', async () => {
     const fake = await setup(
@@ -85,7 +86,10 @@ describe('docker launch through a fake docker client', () => {
 
   it('reads the error file the harness wrote inside the container', async () => {
     const fake = await setup('harness-error', {});
-    const run = await launch(fake.plugin, tinyConfig({ dataset: '/llem/missing/prompts.jsonl' }), {
+    const { writeFile } = await import('node:fs/promises');
+    const dataset = join(fake.home, 'broken.jsonl');
+    await writeFile(dataset, '{"prompt": "fine"}\nnot json\n');
+    const run = await launch(fake.plugin, tinyConfig({ dataset: { source: 'jsonl', path: dataset } }), {
       launch: 'docker',
       experimentId: 'dock-err',
     });
@@ -94,6 +98,7 @@ describe('docker launch through a fake docker client', () => {
     const error = (await run.collect().catch((e: unknown) => e)) as HarnessFailedError;
     expect(error).toBeInstanceOf(HarnessFailedError);
     expect(error.kind).toBe('dataset');
+    expect(error.message).toContain('not valid JSON'); // the harness read the mounted dataset file
     expect(existsSync(join(run.ctx.workDir, 'error.json'))).toBe(true);
   });
 

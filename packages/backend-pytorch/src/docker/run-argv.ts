@@ -20,6 +20,10 @@ export interface DockerRunArgvInput {
   user: { uid: number; gid: number } | null;
   /** A 0600 file of secret `KEY=VALUE` lines (HF_TOKEN); never put secrets in `env`. */
   envFile?: string;
+  /** Host files or directories the workload reads, mounted read-only. */
+  readOnlyMounts?: ReadonlyArray<{ source: string; target: string }>;
+  /** `--pull` policy; `never` for a locally built image, so a missing image is never fetched from a registry. */
+  pull?: 'never' | 'missing' | 'always';
   /** Non-secret variables for the container (`-e KEY=VALUE`). */
   env: Readonly<Record<string, string>>;
   /** Arguments after the image, for the image's ENTRYPOINT (python -m llem_harness). */
@@ -40,12 +44,14 @@ export function containerName(experimentId: string): string {
  * --name     `docker stop/kill <name>` reaches the container even when the client is gone (a
  *            signal to the `docker run` client, SIGKILL above all, does not reliably reach it);
  * --label    `docker ps --filter label=llem.experiment=<id>` finds strays;
+ * --pull never  the default tag is built locally: never fetch a same-named image from a registry;
  * --ipc=host PyTorch DataLoader/NCCL need more than Docker's 64 MB /dev/shm;
  * --user     files written to the exchange dir belong to the invoking user, not root;
  * --env-file HF_TOKEN reaches the container without appearing in argv (visible in `ps`) or logs.
  */
 export function buildDockerRunArgv(input: DockerRunArgvInput): string[] {
   const argv = [input.docker, 'run', '--rm', '--init', '--name', containerName(input.experimentId)];
+  if (input.pull) argv.push('--pull', input.pull);
   argv.push(
     '--label',
     `llem.experiment=${input.experimentId}`,
@@ -61,6 +67,7 @@ export function buildDockerRunArgv(input: DockerRunArgvInput): string[] {
   argv.push('-v', `${input.workDir}:${CONTAINER_EXCHANGE_DIR}`);
   const cacheSource = 'volume' in input.hfCache ? input.hfCache.volume : input.hfCache.hostDir;
   argv.push('-v', `${cacheSource}:${CONTAINER_HF_CACHE_DIR}`);
+  for (const mount of input.readOnlyMounts ?? []) argv.push('-v', `${mount.source}:${mount.target}:ro`);
   for (const [key, value] of Object.entries(input.env)) argv.push('-e', `${key}=${value}`);
   if (input.envFile) argv.push('--env-file', input.envFile);
   argv.push(...(input.extraRunArgs ?? []));
