@@ -228,7 +228,8 @@ export function aggregateByConfig(results: readonly ExperimentResult[]): ConfigA
     const qualities = group.map(qualityOk).filter((q): q is boolean => q !== null);
     const batch = batchSizeOf(first);
     const labelParts = [
-      ...(models.size > 1 || results.length === 0 ? [first.model] : []),
+      ...(models.size > 1 ? [first.model] : []),
+      ...(new Set(results.map((r) => r.backend.name)).size > 1 ? [first.backend.name] : []),
       ...(new Set(results.map(precisionOf)).size > 1 ? [precisionOf(first) ?? '?'] : []),
       ...(new Set(results.map(batchSizeOf)).size > 1 && batch !== null ? [`bs=${batch}`] : []),
       ...params.map((p) => `${p.split('.').pop()}=${shortValue(paramValues[p] ?? null)}`),

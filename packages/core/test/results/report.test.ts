@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  buildReport,
   dominates,
   loadReportTimeseries,
   niceTicks,
@@ -179,6 +180,17 @@ describe('renderReport', () => {
     expect(path).toBe(join(dir, 'report.html'));
     expect(await readFile(path, 'utf8')).toBe(html);
     expect(html).toContain(`Power of ${result.experiment_id}`);
+
+    // buildReport does the same in one call and lists files it could not read
+    await writeFile(
+      join(dir, 'sneaky', 'result.json'),
+      '{"schema_version": "1.0", "config_hash": "0123456789abcdef"',
+    );
+    const built = await buildReport(dir, { title: 'built', generatedAt: new Date(0) });
+    expect(built.results).toHaveLength(1);
+    expect(built.problems.map((p) => p.kind)).toEqual(['truncated']);
+    expect(built.html).toContain('Files not included');
+    expect(built.html).toContain(`Power of ${result.experiment_id}`);
   });
 });
 

@@ -104,6 +104,7 @@ export interface Dimension {
 export function sweepDimensions(aggregates: readonly ConfigAggregate[]): Dimension[] {
   const candidates: Dimension[] = [
     { key: 'model', value: (a) => a.model },
+    { key: 'backend', value: (a) => a.backend },
     { key: 'precision', value: (a) => a.precision },
     { key: 'batch_size', value: (a) => a.batch_size },
     ...Object.keys(aggregates[0]?.params ?? {}).map((key) => ({
@@ -125,7 +126,7 @@ const show = (v: Scalar) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 /** Compact legend text: the model and precision as themselves, `bs=8`, `temperature=0.7`. */
 function shortSetting(key: string, value: Scalar): string {
-  if (key === 'model' || key === 'precision') return show(value);
+  if (key === 'model' || key === 'backend' || key === 'precision') return show(value);
   return `${key === 'batch_size' ? 'bs' : key.split('.').pop()}=${show(value)}`;
 }
 

@@ -4,7 +4,12 @@ import { writeFileAtomic } from '../../fs/atomic-write.js';
 import { isSafePath } from '../../security/ids.js';
 import type { ExperimentResult } from '../experiment-result.js';
 import { allWarnings, batchSizeOf, metricValue, precisionOf, qualityOk } from '../metrics.js';
-import type { LoadedResult, ResultProblem } from '../read-results.js';
+import {
+  type LoadedResult,
+  type ReadResultsOptions,
+  type ResultProblem,
+  readResults,
+} from '../read-results.js';
 import type { SampleStats } from '../statistics.js';
 import { aggregateByConfig, type ConfigAggregate, flattenConfig, varyingParameters } from '../study-table.js';
 import {
@@ -347,4 +352,35 @@ export async function writeReport(dir: string, html: string, name = 'report.html
   const path = join(dir, name);
   await writeFileAtomic(path, html);
   return path;
+}
+
+export interface BuiltReport {
+  html: string;
+  results: LoadedResult[];
+  problems: ResultProblem[];
+}
+
+/**
+ * Reads every result under `dirOrFile` (bad files become problems listed in the report), loads the
+ * timeseries next to them and renders the report. `title` defaults to the path.
+ */
+export async function buildReport(
+  dirOrFile: string,
+  options: ReportOptions & ReadResultsOptions = {},
+): Promise<BuiltReport> {
+  const { results, problems } = await readResults(dirOrFile, {
+    onProblem: options.onProblem,
+    quarantine: options.quarantine,
+  });
+  const timeseries = options.timeseries ?? (await loadReportTimeseries(results));
+  const html = renderReport(
+    results.map((r) => r.result),
+    {
+      ...options,
+      title: options.title ?? dirOrFile,
+      timeseries,
+      problems: [...(options.problems ?? []), ...problems],
+    },
+  );
+  return { html, results, problems };
 }

@@ -7,6 +7,8 @@ export {
   thinSeries,
 } from './charts.js';
 export {
+  type BuiltReport,
+  buildReport,
   loadReportTimeseries,
   type ReportOptions,
   renderReport,
