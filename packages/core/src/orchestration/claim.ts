@@ -36,6 +36,11 @@ export interface ClaimRequest {
   studyId: string | null;
   cycle: number | null;
   force: boolean;
+  /**
+   * With force: only states created before this instant (ISO UTC) are remeasured, so a run that
+   * a concurrent `--force` invocation already remeasured is reused, not measured a third time.
+   */
+  forceSince?: string;
   /** Lone experiments: a completed state with the same hash under another id counts as done. */
   reuseByHash: boolean;
 }
@@ -66,7 +71,7 @@ export async function claimRun(store: StateStore, request: ClaimRequest, clock: 
     }
     return own(store, { ...created, attempt: 1 }, null, null, clock);
   }
-  if (isComplete(existing) && !request.force) return { kind: 'reused', state: existing };
+  if (isComplete(existing) && !forces(request, existing)) return { kind: 'reused', state: existing };
 
   let staleReason: string | null = null;
   if (!existing.failed && existing.phase !== 'done') {
@@ -109,6 +114,11 @@ async function own(
       return { kind: 'busy', state: null, reason: 'claimed by another llem process' };
     throw error;
   }
+}
+
+/** Does `force` apply to this completed state (created before the forcing invocation began)? */
+export function forces(request: Pick<ClaimRequest, 'force' | 'forceSince'>, state: ExperimentState): boolean {
+  return request.force && (request.forceSince === undefined || state.createdAt < request.forceSince);
 }
 
 /** Is the process that owns a running (not failed, not done) state gone? */

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { access, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { inject, injectable } from 'tsyringe';
 import { type Clock, isoUtc } from '../clock.js';
 import type { ExperimentConfig } from '../config/experiment.js';
@@ -36,6 +36,8 @@ export interface RunRequest {
   resultDirName: string;
   /** Remeasure even if a completed state exists. */
   force?: boolean;
+  /** With force: remeasure only states created before this ISO UTC instant (default: this call's start). */
+  forceSince?: string;
   /** Lone experiments: a completed measurement of the same config under another id is reused. */
   reuseByHash?: boolean;
   signal?: AbortSignal;
@@ -117,7 +119,8 @@ export class ExperimentOrchestrator {
     step('claiming');
     const claim = await claimRun(
       this.store,
-      { experimentId, configHash, studyId: request.studyId ?? null, cycle, force: request.force ?? false, reuseByHash: request.reuseByHash ?? false },
+      { experimentId, configHash, studyId: request.studyId ?? null, cycle, force: request.force ?? false,
+        forceSince: request.forceSince ?? isoUtc(this.clock.now()), reuseByHash: request.reuseByHash ?? false },
       this.clock,
     );
     if (claim.kind === 'busy') {
@@ -293,9 +296,10 @@ export class ExperimentOrchestrator {
       const logPath = (await exists(logFile)) ? logFile : null;
       return report({ status: 'failed', attempt: state.attempt, error: message, failureKind: kind, logPath, previous });
     } finally {
+      // Backends put secrets files anywhere (often outside workDir): relative paths are taken from workDir.
       for (const path of plan?.cleanupPaths ?? []) {
         try {
-          await rm(resolveInside(workDir, path), { force: true, recursive: true });
+          await rm(resolve(workDir, path), { force: true });
         } catch (error) {
           this.logger.warn(`${experimentId}: could not remove ${path} (${messageOf(error)})`);
         }

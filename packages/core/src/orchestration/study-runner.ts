@@ -13,7 +13,7 @@ import type { ExperimentResult } from '../results/experiment-result.js';
 import { writeStudyTable } from '../results/study-table.js';
 import { isComplete } from '../state/experiment-state.js';
 import type { StateStore } from '../state/store.js';
-import { ownerVerdict } from './claim.js';
+import { forces, ownerVerdict } from './claim.js';
 import { ExperimentOrchestrator, type RunReport, type RunStatus } from './experiment-orchestrator.js';
 import { studyDirFor } from './naming.js';
 import { emitProgress, type ProgressListener } from './progress.js';
@@ -123,7 +123,7 @@ export class StudyRunner {
 
       // A run that will not be measured (done, or held by another process) costs no gap.
       let gapBeforeS: number | null = null;
-      if (await this.willMeasure(run, options.force ?? false)) {
+      if (await this.willMeasure(run, options.force ?? false, startedUtc)) {
         const waited = await this.pause(plan, run, previousMeasured, signal, onProgress, () => {
           if (!cooldownUnavailableWarned) warnings.push('gaps.cooldown is set but no GPU temperature source is available: cooldown skipped.');
           cooldownUnavailableWarned = true;
@@ -146,6 +146,7 @@ export class StudyRunner {
           outputDir: studyDir,
           resultDirName: run.resultDirName,
           force: options.force,
+          forceSince: startedUtc,
           reuseByHash: plan.kind === 'experiment',
           signal,
           onProgress,
@@ -208,10 +209,10 @@ export class StudyRunner {
   }
 
   /** Quick look (no claim): will the orchestrator measure this run, or reuse / skip it? */
-  private async willMeasure(run: PlannedRun, force: boolean): Promise<boolean> {
+  private async willMeasure(run: PlannedRun, force: boolean, forceSince: string): Promise<boolean> {
     const state = await this.store.load(run.experimentId);
     if (!state) return true;
-    if (isComplete(state)) return force;
+    if (isComplete(state)) return forces({ force, forceSince }, state);
     if (state.failed) return true;
     return ownerVerdict(state, this.clock).stale;
   }

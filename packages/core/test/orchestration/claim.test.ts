@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createState, type ExperimentState, ownerVerdict, staleVerdict, transition, withOwner, withProcess } from '../../src/index.js';
+import {
+  createState,
+  type ExperimentState,
+  ownerVerdict,
+  staleVerdict,
+  transition,
+  withOwner,
+  withProcess,
+} from '../../src/index.js';
 
 const clock = { now: () => new Date('2026-11-28T12:00:00.000Z'), monotonicNs: () => 0n };
 const alive = (live: number[]) => (pid: number) => live.includes(pid);
@@ -23,7 +31,10 @@ describe('liveness of a claimed run', () => {
   it('an initialising state belongs to its owner; an unowned one only after a grace period', () => {
     const owned = withOwner(createState('exp', null, { clock }), 20, clock, 'here');
     expect(ownerVerdict(owned, clock, alive([20]), 'here')).toEqual({ stale: false });
-    expect(ownerVerdict(owned, clock, alive([]), 'here')).toMatchObject({ stale: true, reason: expect.stringContaining('llem process 20') });
+    expect(ownerVerdict(owned, clock, alive([]), 'here')).toMatchObject({
+      stale: true,
+      reason: expect.stringContaining('llem process 20'),
+    });
     const unowned = createState('exp', null, { clock });
     expect(ownerVerdict(unowned, clock, alive([]), 'here')).toEqual({ stale: false });
     const later = { now: () => new Date('2026-11-28T12:05:00.000Z'), monotonicNs: () => 0n };

@@ -157,6 +157,17 @@ describe('ExperimentOrchestrator: one experiment end to end', () => {
     });
   });
 
+  it("deletes the plan's cleanup files (a secrets file outside the work dir) whatever happens", async () => {
+    const secretsFile = join(dir, 'secrets.env');
+    const backends = catalogOf(scriptBackend({ ledger, secretsFile }));
+    const ok = await runExperiment(raw(), { ...parts(), backends });
+    expect(ok.status).toBe('done');
+    expect(existsSync(secretsFile)).toBe(false);
+    const failed = await runExperiment(raw({ mode: 'crash' }), { ...parts(), backends });
+    expect(failed.status).toBe('failed');
+    expect(existsSync(secretsFile)).toBe(false);
+  });
+
   it('explains a crash without protocol error from the exit code and stderr', async () => {
     const report = await runExperiment(raw({ mode: 'crash' }), parts());
     expect(report.status).toBe('failed');

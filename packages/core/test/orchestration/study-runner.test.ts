@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createOrchestration, ExperimentResultSchema, expandStudy, type ProgressEvent, runStudy } from '../../src/index.js';
+import {
+  createOrchestration,
+  ExperimentResultSchema,
+  expandStudy,
+  type ProgressEvent,
+  runStudy,
+} from '../../src/index.js';
 import { ConstantPowerMeter } from './helpers/constant-power-meter.js';
 import { JsonFileTestStore } from './helpers/json-file-store.js';
 import { ProcessGroupTestRunner } from './helpers/process-runner.js';
@@ -22,7 +28,8 @@ beforeEach(async () => {
   ledger = join(dir, 'ledger.txt');
 });
 
-const measured = async () => (existsSync(ledger) ? (await readFile(ledger, 'utf8')).split('\n').filter(Boolean) : []);
+const measured = async () =>
+  existsSync(ledger) ? (await readFile(ledger, 'utf8')).split('\n').filter(Boolean) : [];
 const options = (extra: { failOnceMarker?: string; meter?: ConstantPowerMeter } = {}) => ({
   store: new JsonFileTestStore(stateDir),
   runner,
@@ -30,7 +37,15 @@ const options = (extra: { failOnceMarker?: string; meter?: ConstantPowerMeter } 
   meter: extra.meter ?? null,
   resultsDir: join(dir, 'results'),
 });
-const study = (more: Record<string, unknown> = {}) => ({ name: 'demo', model: 'm', backend: 'script', n: 2, sweep: { 'script.output_tokens': [1, 2] }, cycles: 2, ...more });
+const study = (more: Record<string, unknown> = {}) => ({
+  name: 'demo',
+  model: 'm',
+  backend: 'script',
+  n: 2,
+  sweep: { 'script.output_tokens': [1, 2] },
+  cycles: 2,
+  ...more,
+});
 
 describe('StudyRunner', () => {
   it('runs every experiment x cycle in plan order and writes results, study.json and the study table', async () => {
@@ -42,7 +57,11 @@ describe('StudyRunner', () => {
     expect(summary.studyDir).toBe(join(dir, 'results', plan.studyId!));
     for (const run of summary.runs) {
       const result = ExperimentResultSchema.parse(JSON.parse(await readFile(run.resultPath!, 'utf8')));
-      expect(result).toMatchObject({ study_id: plan.studyId, cycle: run.cycle, experiment_id: run.experimentId });
+      expect(result).toMatchObject({
+        study_id: plan.studyId,
+        cycle: run.cycle,
+        experiment_id: run.experimentId,
+      });
     }
     expect(summary.runs[0]!.resultPath).toMatch(/demo-[0-9a-f]{8}\/m_script_[0-9a-f]{8}_c1\/result\.json$/);
     expect(summary.tableFiles).toMatchObject({ study_csv: 'study.csv' });
@@ -72,7 +91,10 @@ describe('StudyRunner', () => {
   });
 
   it('applies the experiment gap between measured runs and the cycle gap at cycle boundaries, recording them', async () => {
-    const summary = await runStudy(study({ order: 'interleaved', gaps: { experiment_seconds: 0.05, cycle_seconds: 0.1 } }), options());
+    const summary = await runStudy(
+      study({ order: 'interleaved', gaps: { experiment_seconds: 0.05, cycle_seconds: 0.1 } }),
+      options(),
+    );
     const gaps = summary.runs.map((r) => r.gapBeforeS);
     expect(gaps[0]).toBeNull();
     expect(gaps[1]).toBeGreaterThanOrEqual(0.05);
@@ -81,7 +103,10 @@ describe('StudyRunner', () => {
     const result = JSON.parse(await readFile(summary.runs[2]!.resultPath!, 'utf8'));
     expect(result.timings.gap_before_s).toBe(gaps[2]);
     // A resumed study reuses everything: no gap is waited for runs that are not measured.
-    const again = await runStudy(study({ order: 'interleaved', gaps: { experiment_seconds: 30, cycle_seconds: 0 } }), options());
+    const again = await runStudy(
+      study({ order: 'interleaved', gaps: { experiment_seconds: 30, cycle_seconds: 0 } }),
+      options(),
+    );
     expect(again.runs.map((r) => [r.status, r.gapBeforeS])).toEqual(Array(4).fill(['reused', null]));
   });
 
@@ -89,12 +114,19 @@ describe('StudyRunner', () => {
     const meter = new ConstantPowerMeter({ watts: 100, temperatures: [90, 85, 70, 60] });
     const events: ProgressEvent[] = [];
     const summary = await runStudy(
-      study({ cycles: 1, sweep: { n: 1 }, gaps: { cooldown: { max_temperature_c: 75, poll_seconds: 0.01, timeout_seconds: 60 } } }),
+      study({
+        cycles: 1,
+        sweep: { n: 1 },
+        gaps: { cooldown: { max_temperature_c: 75, poll_seconds: 0.01, timeout_seconds: 60 } },
+      }),
       { ...options({ meter }), onProgress: (e) => events.push(e) },
     );
     expect(summary.counts.done).toBe(1);
     const cooldowns = events.filter((e) => e.type === 'gap' && e.reason === 'cooldown');
-    expect(cooldowns.map((e) => (e as { temperatures?: Record<string, number> }).temperatures)).toEqual([{ gpu0: 90 }, { gpu0: 85 }]);
+    expect(cooldowns.map((e) => (e as { temperatures?: Record<string, number> }).temperatures)).toEqual([
+      { gpu0: 90 },
+      { gpu0: 85 },
+    ]);
     expect(summary.runs[0]!.gapBeforeS).not.toBeNull();
   });
 
@@ -102,7 +134,11 @@ describe('StudyRunner', () => {
     const doc = study({
       sweep: undefined,
       cycles: 1,
-      experiments: [{ script: { mode: 'ok' } }, { script: { mode: 'hang' } }, { script: { mode: 'ok', output_tokens: 3 } }],
+      experiments: [
+        { script: { mode: 'ok' } },
+        { script: { mode: 'hang' } },
+        { script: { mode: 'ok', output_tokens: 3 } },
+      ],
     });
     const hangId = expandStudy(doc, { backends: options().backends }).runs[1]!.experimentId;
     const runUntilHang = () => {
@@ -111,7 +147,12 @@ describe('StudyRunner', () => {
         ...options(),
         signal: controller.signal,
         onProgress: (event) => {
-          if (event.type === 'workload' && event.event.event === 'window-start' && event.experimentId === hangId) controller.abort();
+          if (
+            event.type === 'workload' &&
+            event.event.event === 'window-start' &&
+            event.experimentId === hangId
+          )
+            controller.abort();
         },
       });
     };
@@ -130,39 +171,72 @@ describe('StudyRunner', () => {
   });
 
   it('two runners sharing one store never measure the same experiment-cycle twice', async () => {
-    const plan = expandStudy(study({ sweep: { 'script.output_tokens': [1, 2, 3] }, cycles: 2, order: 'interleaved' }), {
-      backends: options().backends,
-    });
+    const plan = expandStudy(
+      study({ sweep: { 'script.output_tokens': [1, 2, 3] }, cycles: 2, order: 'interleaved' }),
+      {
+        backends: options().backends,
+      },
+    );
     const a = createOrchestration(options()).studyRunner;
     const b = createOrchestration(options()).studyRunner;
-    const [sa, sb] = await Promise.all([a.run(plan, { resultsDir: join(dir, 'results') }), b.run(plan, { resultsDir: join(dir, 'results') })]);
+    const [sa, sb] = await Promise.all([
+      a.run(plan, { resultsDir: join(dir, 'results') }),
+      b.run(plan, { resultsDir: join(dir, 'results') }),
+    ]);
     const ids = await measured();
     expect([...ids].sort()).toEqual(plan.runs.map((r) => r.experimentId).sort());
     for (let i = 0; i < plan.runs.length; i++) {
       const statuses = [sa.runs[i]!.status, sb.runs[i]!.status].sort();
-      expect([['busy', 'done'], ['done', 'reused']]).toContainEqual(statuses);
+      expect([
+        ['busy', 'done'],
+        ['done', 'reused'],
+      ]).toContainEqual(statuses);
     }
+
+    // Both with force: every run is remeasured once more, not once per runner.
+    const forced = { resultsDir: join(dir, 'results'), force: true };
+    await Promise.all([a.run(plan, forced), b.run(plan, forced)]);
+    expect((await measured()).length).toBe(2 * plan.runs.length);
   });
 
   it('two llem processes on one study never measure the same experiment-cycle twice', async () => {
-    const doc = study({ sweep: { 'script.output_tokens': [1, 2, 3] }, cycles: 2, order: 'shuffled', shuffle_seed: 7 });
+    const doc = study({
+      sweep: { 'script.output_tokens': [1, 2, 3] },
+      cycles: 2,
+      order: 'shuffled',
+      shuffle_seed: 7,
+    });
     const child = fileURLToPath(new URL('./helpers/run-study-child.ts', import.meta.url));
     const spawnChild = () =>
       new Promise<string>((resolve, reject) => {
-        const proc = spawn(process.execPath, ['--conditions=dev-source', '--import', 'tsx', child, JSON.stringify({ doc, stateDir, ledger, resultsDir: join(dir, 'results') })], {
-          cwd: fileURLToPath(new URL('../..', import.meta.url)),
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
+        const proc = spawn(
+          process.execPath,
+          [
+            '--conditions=dev-source',
+            '--import',
+            'tsx',
+            child,
+            JSON.stringify({ doc, stateDir, ledger, resultsDir: join(dir, 'results') }),
+          ],
+          {
+            cwd: fileURLToPath(new URL('../..', import.meta.url)),
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
         let out = '';
         proc.stdout.on('data', (chunk) => (out += chunk));
         proc.stderr.on('data', (chunk) => (out += chunk));
         proc.on('error', reject);
-        proc.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${out}`))));
+        proc.on('close', (code) =>
+          code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${out}`)),
+        );
       });
     const outputs = await Promise.all([spawnChild(), spawnChild()]);
     const plan = expandStudy(doc, { backends: options().backends });
     expect([...(await measured())].sort()).toEqual(plan.runs.map((r) => r.experimentId).sort());
-    const summaries = outputs.map((out) => JSON.parse(out.trim().split('\n').pop()!) as { done: number; busy: number; reused: number });
+    const summaries = outputs.map(
+      (out) => JSON.parse(out.trim().split('\n').pop()!) as { done: number; busy: number; reused: number },
+    );
     expect(summaries[0]!.done + summaries[1]!.done).toBe(plan.runs.length);
   }, 60_000);
 });

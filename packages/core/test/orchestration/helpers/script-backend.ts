@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -25,6 +25,8 @@ export interface ScriptBackendOptions {
   ledger?: string;
   /** fail-once mode: fails while this file is absent, and creates it. */
   failOnceMarker?: string;
+  /** A "secrets" file written by prepare and listed in cleanupPaths (absolute, outside workDir). */
+  secretsFile?: string;
 }
 
 /** A backend written against the BackendPlugin contract: runs script-workload.mjs with node. */
@@ -38,7 +40,9 @@ export function scriptBackend(options: ScriptBackendOptions = {}): BackendPlugin
       const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
       if (options.ledger) env.LEDGER = options.ledger;
       if (options.failOnceMarker) env.FAIL_ONCE_MARKER = options.failOnceMarker;
+      if (options.secretsFile) await writeFile(options.secretsFile, 'HF_TOKEN=secret\n', { mode: 0o600 });
       return {
+        ...(options.secretsFile ? { cleanupPaths: [options.secretsFile] } : {}),
         spec: {
           argv: [process.execPath, WORKLOAD, join(ctx.workDir, 'launch.json'), ctx.workDir],
           env,
