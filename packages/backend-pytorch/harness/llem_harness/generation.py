@@ -84,9 +84,11 @@ class BatchGenerator:
         self.settings = settings
         self.generation_config = build_generation_config(loaded, settings)
         self.logits_processors = LogitsProcessorList(extra_logits_processors or [])
-        self.max_input_tokens = self._effective_max_input()
-        self.timed = (self.generation_config.num_beams or 1) == 1 and not self.generation_config.prompt_lookup_num_tokens
         self.warnings: list[str] = []
+        self.max_input_tokens = self._effective_max_input()
+        gc = self.generation_config
+        # beam search and prompt lookup do not hand over one token per request per step
+        self.timed = (gc.num_beams or 1) == 1 and not gc.prompt_lookup_num_tokens
 
     def _effective_max_input(self) -> int:
         limit = self.settings.max_input_tokens
@@ -96,7 +98,9 @@ class BatchGenerator:
             if room < 1:
                 raise HarnessError(f"max_output_tokens={self.settings.max_output_tokens} leaves no room for input "
                                    f"in the model's {max_pos} positions", "config")
-            log.warning("max_input_tokens lowered from %d to %d to fit the model's %d positions", limit, room, max_pos)
+            message = f"max_input_tokens lowered from {limit} to {room} to fit the model's {max_pos} positions"
+            log.warning(message)
+            self.warnings.append(message)
             limit = room
         return limit
 

@@ -117,3 +117,9 @@ def test_same_seed_same_tokens_other_seed_other_tokens(tiny):
     first = sample(7)
     assert sample(7) == first
     assert sample(8) != first
+
+
+def test_input_is_cut_to_fit_the_model_positions(tiny):
+    gen = BatchGenerator(tiny, greedy(max_input_tokens=1020, max_output_tokens=10))
+    assert gen.max_input_tokens == 1014
+    assert gen.warnings == ["max_input_tokens lowered from 1020 to 1014 to fit the model's 1024 positions"]
