@@ -18,6 +18,7 @@ export function bundleChild(entry: URL, name: string): string {
     '--platform=node',
     '--format=cjs',
     '--target=node20',
+    '--minify',
     '--conditions=dev-source',
     '--external:better-sqlite3',
     '--log-level=warning',
