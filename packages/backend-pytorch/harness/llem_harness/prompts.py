@@ -125,6 +125,10 @@ def synthetic_prompts(tokenizer: Any, n: int, input_len: int, seed: int, order: 
     return prompts  # all prompts have one shape, so every order is the same workload
 
 
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def dataset_dirs() -> list[str]:
     dirs = []
     if os.environ.get("LLEM_DATASET_DIR"):
@@ -143,7 +147,7 @@ def locate_aienergyscore(fetch: Callable[[str], None] | None = None) -> str:
             return candidate
     target = os.path.join(dirs[-1], AIENERGYSCORE_FILE)
     looked = ", ".join(os.path.join(d, AIENERGYSCORE_FILE) for d in dirs)
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("LLEM_OFFLINE") == "1":
+    if _env_true("HF_HUB_OFFLINE") or _env_true("LLEM_OFFLINE"):
         raise HarnessError(f"dataset aienergyscore not found (looked in {looked}) and the harness is offline "
                            f"(HF_HUB_OFFLINE/LLEM_OFFLINE=1). Copy aienergyscore.jsonl into one of those folders "
                            f"or set LLEM_DATASET_DIR", "dataset")
