@@ -15,6 +15,8 @@ import type { Runner, RunOutcome, RunSpec } from '../plugins/runner.js';
 import type { ProtocolEvent } from '../protocol/events.js';
 import { type ExperimentResult, ExperimentResultSchema } from '../results/experiment-result.js';
 import { type WorkloadResult, WorkloadResultSchema } from '../results/workload-result.js';
+import { RESULT_FILE_NAME } from '../results/read-results.js';
+import { writeTimeseries } from '../results/timeseries.js';
 import { resolveInside } from '../security/ids.js';
 import { type ExperimentState, type FailureKind, markFailed, transition, withProcess } from '../state/experiment-state.js';
 import type { StateStore } from '../state/store.js';
@@ -71,6 +73,7 @@ export interface RunReport {
 }
 
 const STDERR_TAIL_LINES = 50;
+const TIMESERIES_MARGIN_S = 5;
 
 /** A timed-out workload: failed with kind `timeout`. */
 class TimeoutFailure extends LlemError {}
@@ -250,6 +253,14 @@ export class ExperimentOrchestrator {
         await copyFile(logFile, join(resultDir, 'workload.log'));
         files.log = 'workload.log';
       }
+      if (traces.some((trace) => trace.devices.some((device) => device.readings.length > 0))) {
+        try {
+          // Readings around the window (baseline, model load) are trimmed to a few seconds either side.
+          Object.assign(files, await writeTimeseries(resultDir, traces, window, { marginS: TIMESERIES_MARGIN_S }));
+        } catch (error) {
+          warnings.push(`timeseries sidecar not written: ${messageOf(error)}`);
+        }
+      }
       const result = assembleResult({
         experimentId,
         configHash,
@@ -273,7 +284,7 @@ export class ExperimentOrchestrator {
         warnings,
         files,
       });
-      const resultPath = join(resultDir, 'result.json');
+      const resultPath = join(resultDir, RESULT_FILE_NAME);
       // result.json last, atomically: its presence means the directory is complete.
       await writeFileAtomic(resultPath, `${JSON.stringify(result, null, 2)}\n`);
       await save(transition(state, 'done', this.clock));
@@ -354,7 +365,7 @@ export class ExperimentOrchestrator {
           ? [join(request.outputDir, state.studyId, `${request.resultDirName}_c${state.cycle}`)]
           : [join(request.outputDir, request.resultDirName)];
     for (const dir of candidates) {
-      const path = join(dir, 'result.json');
+      const path = join(dir, RESULT_FILE_NAME);
       try {
         const parsed = ExperimentResultSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
         if (parsed.success && parsed.data.config_hash === state.configHash) return { resultDir: dir, resultPath: path, result: parsed.data };

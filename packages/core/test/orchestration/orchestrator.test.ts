@@ -71,7 +71,9 @@ describe('ExperimentOrchestrator: one experiment end to end', () => {
     // Efficiency from the baseline-adjusted measured energy: (100 - 40) W x window / 15 tokens.
     expect(result.efficiency.basis).toBe('adjusted');
     expect(result.efficiency.energy_per_output_token_j).toBeCloseTo((60 * result.energy!.window_s) / 15, 9);
-    expect(result.files.log).toBe('workload.log');
+    expect(result.files).toMatchObject({ log: 'workload.log', timeseries_csv: 'timeseries.csv' });
+    const timeseries = await readFile(join(report.resultDir!, 'timeseries.csv'), 'utf8');
+    expect(timeseries.trim().split('\n')).toHaveLength(3);
     expect(await readFile(join(report.resultDir!, 'workload.log'), 'utf8')).toContain(
       '"event":"window-start"',
     );

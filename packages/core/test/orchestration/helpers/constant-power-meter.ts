@@ -39,13 +39,22 @@ export class ConstantPowerMeter implements EnergyMeter {
     };
   }
 
+  private startedNs = 0n;
+
   async start(): Promise<void> {
     this.starts++;
+    this.startedNs = process.hrtime.bigint();
   }
 
+  /** Two power readings (start and stop), like a sampler polling at a very slow rate. */
   async stop(): Promise<SamplerTrace[]> {
     this.stops++;
-    return [];
+    const device = { id: 'gpu0', kind: 'gpu' as const, name: 'Constant GPU' };
+    const readings = [this.startedNs, process.hrtime.bigint()].map((tMonoNs) => ({
+      tMonoNs,
+      powerW: this.options.watts,
+    }));
+    return [{ sampler: 'constant', intervalMs: 100, devices: [{ device, source: 'power', readings }] }];
   }
 
   integrate(
