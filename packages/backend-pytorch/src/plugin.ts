@@ -109,6 +109,18 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
   const image = options.image ?? (hostEnv.LLEM_PYTORCH_IMAGE || DEFAULT_IMAGE);
   const graceSeconds = options.graceSeconds ?? 10;
   const explicitPython = options.python ?? (hostEnv.LLEM_PYTHON || undefined);
+  let provisioned: Promise<string> | undefined;
+
+  /** Provisions once per plugin instance (a study prepares many experiments); retries after a failure. */
+  function provisionedPython(onProgress: ((line: string) => void) | undefined): Promise<string> {
+    provisioned ??= ensureHarnessPython({ env: hostEnv, ...(onProgress ? { onProgress } : {}) }).catch(
+      (error: unknown) => {
+        provisioned = undefined;
+        throw error;
+      },
+    );
+    return provisioned;
+  }
 
   async function writeSecrets(experimentId: string): Promise<string | undefined> {
     const secrets = pickSecretEnv(hostEnv);
@@ -126,9 +138,7 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
     configPath: string,
     envFile: string | undefined,
   ): Promise<RunSpec> {
-    const python =
-      explicitPython ??
-      (await ensureHarnessPython({ env: hostEnv, ...(ctx.log ? { onProgress: ctx.log } : {}) }));
+    const python = explicitPython ?? (await provisionedPython(ctx.log));
     const harnessArgs = ['--config', configPath, '--out', ctx.workDir];
     return {
       argv: envFile

@@ -17,23 +17,15 @@ const PYTHON_FIX =
   'Install Python 3.10+ with venv support (Debian/Ubuntu: apt install python3 python3-venv), ' +
   'or point LLEM_PYTHON at a python that has torch and transformers.';
 
-let provisioned: Promise<string> | undefined;
-
 /**
  * The python that runs the harness: $LLEM_PYTHON when set, else the harness venv, created on first
- * use by harness/provision.sh (torch + transformers; minutes the first time, instant afterwards).
- * Used by `llem setup pytorch` and by local launches.
+ * use by harness/provision.sh (torch + transformers; minutes the first time, a few milliseconds
+ * afterwards: the script only checks the venv's marker). Used by `llem setup pytorch` and by local launches.
  */
 export async function ensureHarnessPython(options: EnsurePythonOptions = {}): Promise<string> {
   const env = options.env ?? process.env;
   if (env.LLEM_PYTHON) return env.LLEM_PYTHON;
-  // One provisioning per process for the default script and env: a study must not re-run it.
-  if (options.provisionScript || options.env) return runProvision(options);
-  provisioned ??= runProvision(options).catch((error: unknown) => {
-    provisioned = undefined;
-    throw error;
-  });
-  return provisioned;
+  return runProvision(options);
 }
 
 function runProvision(options: EnsurePythonOptions): Promise<string> {

@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BackendError } from '@llem/core';
+import { BackendError, resolveExperimentConfig } from '@llem/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureHarnessPython, provisionedPythonPath } from '../src/index.js';
-import { harnessPython, tempDir } from './helpers.js';
+import { createPytorchBackend, ensureHarnessPython, provisionedPythonPath } from '../src/index.js';
+import { catalogOf, harnessPython, tempDir, tinyConfig } from './helpers.js';
 
 describe('ensureHarnessPython', () => {
   let dir: string;
@@ -25,6 +25,20 @@ describe('ensureHarnessPython', () => {
     const python = await ensureHarnessPython({ env: process.env });
     expect(python).toBe(harnessPython());
     expect(provisionedPythonPath(process.env)).toBe(python);
+  });
+
+  it('is what a local launch uses when no python is configured', async () => {
+    const { LLEM_PYTHON: _ignored, ...env } = process.env;
+    const plugin = createPytorchBackend({ env });
+    const { config, configHash } = resolveExperimentConfig(tinyConfig(), { backends: catalogOf(plugin) });
+    const plan = await plugin.prepare({
+      config,
+      configHash,
+      experimentId: 'p',
+      workDir: dir,
+      launch: 'local',
+    });
+    expect(plan.spec.argv[0]).toBe(harnessPython());
   });
 
   it('streams progress and fails with a clear fix when python3 is missing', async () => {
