@@ -19,6 +19,8 @@ export function unregisterGroup(pgid: number): void {
 
 /** Sends `signal` to a whole process group; false when the group is already gone. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  // kill(-0) or kill(-1) would hit llem's own group or every process we may signal.
+  if (!Number.isInteger(pgid) || pgid <= 1) return false;
   try {
     process.kill(-pgid, signal);
     return true;

@@ -184,7 +184,8 @@ class GroupRun {
   private escalate(): void {
     if (this.escalated || this.pid === null) return;
     this.escalated = true;
-    signalGroup(this.pid, 'SIGKILL');
+    // After the leader's exit the group was SIGKILLed already and its pgid may be free again.
+    if (!this.exited) signalGroup(this.pid, 'SIGKILL');
     const force = this.spec.stopCommands?.force;
     if (force?.length) void this.runStopCommand(force, this.settings.stopCommandTimeoutMs);
   }
@@ -200,7 +201,9 @@ class GroupRun {
         resolve(false);
         return;
       }
-      const timer = setTimeout(() => signalGroup(proc.pid ?? 0, 'SIGKILL'), timeoutMs);
+      const timer = setTimeout(() => {
+        if (proc.pid !== undefined) signalGroup(proc.pid, 'SIGKILL');
+      }, timeoutMs);
       proc.once('error', () => {
         clearTimeout(timer);
         resolve(false);
