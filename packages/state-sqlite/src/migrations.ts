@@ -22,21 +22,29 @@ export const MIGRATIONS: readonly string[] = [
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings the database to LATEST_SCHEMA_VERSION in one IMMEDIATE transaction; refuses a newer one. */
-export function migrate(db: Database.Database, where: string): number {
+/**
+ * Brings the database to the latest version in one IMMEDIATE transaction (all or nothing);
+ * refuses a database newer than this code. Returns the version it found.
+ */
+export function migrate(
+  db: Database.Database,
+  where: string,
+  migrations: readonly string[] = MIGRATIONS,
+): number {
+  const latest = migrations.length;
   const run = db.transaction(() => {
     db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT');
     const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
     const current = row?.version ?? 0;
-    if (current > LATEST_SCHEMA_VERSION) {
+    if (current > latest) {
       throw new StateStoreError(
-        `State database ${where} has schema version ${current}, newer than this llem understands (${LATEST_SCHEMA_VERSION}).`,
+        `State database ${where} has schema version ${current}, newer than this llem understands (${latest}).`,
         { fix: 'Upgrade llem, or point LLEM_STATE_DIR at a separate directory for the older version.' },
       );
     }
-    for (let version = current; version < LATEST_SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version]!);
-    if (row) db.prepare('UPDATE schema_version SET version = ?').run(LATEST_SCHEMA_VERSION);
-    else db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(LATEST_SCHEMA_VERSION);
+    for (let version = current; version < latest; version++) db.exec(migrations[version]!);
+    if (row) db.prepare('UPDATE schema_version SET version = ?').run(latest);
+    else db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(latest);
     return current;
   });
   return run.immediate();

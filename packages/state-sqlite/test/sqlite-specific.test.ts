@@ -8,6 +8,8 @@ import {
   createSqliteStateStore,
   DEFAULT_DB_NAME,
   LATEST_SCHEMA_VERSION,
+  MIGRATIONS,
+  migrate,
   SqliteStateStore,
 } from '../src/index.js';
 
@@ -50,6 +52,37 @@ describe('SqliteStateStore specifics', () => {
     expect(await second.load('exp-1')).toEqual(saved);
     await second.close();
     inspect((db) => expect(db.prepare('SELECT COUNT(*) AS n FROM schema_version').get()).toEqual({ n: 1 }));
+  });
+
+  it('runs later migrations forward on an existing database and keeps its rows', async () => {
+    const store = await createSqliteStateStore({ path });
+    const saved = await store.create('exp-1', 'aaaaaaaaaaaaaaaa');
+    await store.close();
+    const next = [...MIGRATIONS, 'ALTER TABLE experiments ADD COLUMN note TEXT'];
+    const db = new Database(path);
+    expect(migrate(db, path, next)).toBe(LATEST_SCHEMA_VERSION);
+    expect(migrate(db, path, next)).toBe(LATEST_SCHEMA_VERSION + 1);
+    expect(db.prepare('SELECT note, data FROM experiments').all()).toEqual([
+      { note: null, data: JSON.stringify(saved) },
+    ]);
+    db.close();
+    // ...and this llem, which knows only the earlier migrations, now refuses the newer database.
+    expect(() => new SqliteStateStore({ path })).toThrow(
+      `schema version ${LATEST_SCHEMA_VERSION + 1}, newer`,
+    );
+  });
+
+  it('a failing migration leaves the database at its old version', async () => {
+    const store = await createSqliteStateStore({ path });
+    await store.close();
+    const db = new Database(path);
+    const broken = [...MIGRATIONS, 'CREATE TABLE extra (a); THIS IS NOT SQL'];
+    expect(() => migrate(db, path, broken)).toThrow();
+    expect(db.prepare('SELECT version FROM schema_version').get()).toEqual({
+      version: LATEST_SCHEMA_VERSION,
+    });
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'extra'").all()).toEqual([]);
+    db.close();
   });
 
   it('refuses a database from a newer llem with a StateStoreError that says so', async () => {
