@@ -117,6 +117,13 @@ export async function writeTable(
 
 /** Parses CSV text (RFC 4180, as written by tableToCsv) into a header and string rows. */
 export function parseCsv(text: string): { header: string[]; rows: string[][] } {
+  if (!text.includes('"')) {
+    // Fast path (timeseries files): nothing is quoted, so lines and commas split cleanly.
+    const lines = text.split(/\r?\n|\r/);
+    if (lines[lines.length - 1] === '') lines.pop();
+    const [header = [], ...rows] = lines.map((line) => line.split(','));
+    return { header, rows };
+  }
   const records: string[][] = [];
   let field = '';
   let record: string[] = [];

@@ -7,6 +7,7 @@ import {
   loadReportTimeseries,
   niceTicks,
   paretoFront,
+  powerTimeline,
   readResults,
   renderReport,
   type SamplerTrace,
@@ -199,6 +200,26 @@ describe('chart helpers', () => {
     expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(niceTicks(3, 97)).toEqual([20, 40, 60, 80]);
   });
+  it('draws an hour-long 8-GPU timeline (288 000 readings) as a bounded SVG', () => {
+    const rows = Array.from({ length: 288_000 }, (_, i) => ({
+      t_rel_s: Math.floor(i / 8) / 10,
+      device_id: `gpu${i % 8}`,
+      sampler: 'nvml',
+      source: 'counter',
+      power_w: 300 + (i % 13),
+      energy_mj: null,
+      temperature_c: null,
+      sm_clock_mhz: null,
+      throttle_reasons: null,
+      memory_used_bytes: null,
+      utilisation_pct: null,
+      in_window: true,
+    }));
+    const chart = powerTimeline('long', rows, 3600);
+    expect(chart?.match(/<polyline/g)).toHaveLength(8);
+    expect(chart?.length).toBeLessThan(200_000);
+  });
+
   it('thins long series but keeps every peak and dip', () => {
     const points: [number, number][] = Array.from({ length: 100_000 }, (_, i) => [
       i / 10,

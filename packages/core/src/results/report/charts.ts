@@ -6,6 +6,7 @@ import {
   color,
   DEFAULT_FRAME,
   escapeHtml,
+  extent,
   type Frame,
   fmt,
   linearScale,
@@ -247,10 +248,13 @@ export function powerTimeline(
     else series.set(key, [[row.t_rel_s, row.power_w]]);
   }
   if (series.size === 0) return null;
-  const all = [...series.values()].flat();
-  const ts = all.map((p) => p[0]);
+  const thinned = [...series.entries()].map(
+    ([name, points]) => [name, thinSeries([...points].sort((a, b) => a[0] - b[0]))] as const,
+  );
+  const all = thinned.flatMap(([, points]) => points);
+  const [tMin, tMax] = extent(all.map((p) => p[0]));
   const x = linearScale(
-    [Math.min(...ts, 0), Math.max(...ts, windowS)],
+    [Math.min(tMin ?? 0, 0), Math.max(tMax ?? 0, windowS)],
     [frame.left, frame.width - frame.right],
   );
   const y = linearScale(
@@ -264,11 +268,8 @@ export function powerTimeline(
     `<rect class="window" x="${px(x(0))}" y="${frame.top}" width="${px(Math.max(0, x(windowS) - x(0)))}" height="${frame.height - frame.bottom - frame.top}"><title>measurement window: ${escapeHtml(fmt(windowS))} s</title></rect>`,
     axes(frame, x, y, 'Time from window start (s)', 'Power (W)'),
   ];
-  [...series.entries()].forEach(([name, points], s) => {
-    const sorted = [...points].sort((a, b) => a[0] - b[0]);
-    const line = thinSeries(sorted)
-      .map(([t, w]) => `${px(x(t))},${px(y(w))}`)
-      .join(' ');
+  thinned.forEach(([name, points], s) => {
+    const line = points.map(([t, w]) => `${px(x(t))},${px(y(w))}`).join(' ');
     body.push(`<polyline class="series" stroke="${color(s)}" points="${line}"/>`);
     const ly = frame.top + 8 + s * 18;
     const lx = frame.width - frame.right + 12;

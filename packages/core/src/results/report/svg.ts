@@ -63,11 +63,23 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return ticks;
 }
 
+/** Min and max of the finite values (a loop: spreading 10^5 values into Math.min overflows the stack). */
+export function extent(values: Iterable<number>): [number | null, number | null] {
+  let min: number | null = null;
+  let max: number | null = null;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    if (min === null || v < min) min = v;
+    if (max === null || v > max) max = v;
+  }
+  return [min, max];
+}
+
 /** A domain padded by 5 % on both sides, widened to nice ticks; `zero` forces 0 into it. */
 export function paddedDomain(values: readonly number[], zero = false): [number, number] {
-  const finite = values.filter(Number.isFinite);
-  let lo = finite.length > 0 ? Math.min(...finite) : 0;
-  let hi = finite.length > 0 ? Math.max(...finite) : 1;
+  const [min, max] = extent(values);
+  let lo = min ?? 0;
+  let hi = max ?? 1;
   if (zero) lo = Math.min(lo, 0);
   const pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.1 || 1;
   if (!(zero && lo === 0)) lo -= pad;
