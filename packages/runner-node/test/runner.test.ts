@@ -98,6 +98,16 @@ describe('ProcessGroupRunner: the process group', () => {
     expect(readFileSync(record, 'utf8')).toBe('stop c1\nkill c1\n');
   });
 
+  it('does not hang when a process that left the group (setsid) keeps stdout open', async () => {
+    const lines: string[] = [];
+    const quick = new ProcessGroupRunner({ drainTimeoutMs: 100 });
+    const outcome = await quick.run(sh('setsid sleep 300 & echo $!; exit 0'), {
+      onLine: (l) => lines.push(l),
+    });
+    expect(outcome).toMatchObject({ kind: 'exited', exitCode: 0 });
+    process.kill(Number(lines[0]), 'SIGKILL');
+  });
+
   it('stops the workload and rejects with the error when a callback throws', async () => {
     const error = await runner
       .run(sh('echo boom; sleep 30'), {
