@@ -11,6 +11,8 @@ import { type ExperimentResult, ExperimentResultSchema, RESULT_SCHEMA_VERSION } 
 
 export const RESULT_FILE_NAME = 'result.json';
 export const QUARANTINE_DIR = '.quarantine';
+/** A result.json is a few kB to a few MB; anything far bigger is not one, and is not read into memory. */
+export const MAX_RESULT_BYTES = 64 * 1024 * 1024;
 
 export interface LoadedResult {
   /** Path of the result.json file. */
@@ -22,6 +24,7 @@ export interface LoadedResult {
 
 export type ResultProblemKind =
   | 'unreadable'
+  | 'too-large'
   | 'empty'
   | 'truncated'
   | 'not-json'
@@ -221,7 +224,17 @@ export async function readResults(
   for (const path of files) {
     let classified: Classified;
     try {
-      classified = classifyResultText(await readFile(path, 'utf8'));
+      const size = (await stat(path)).size;
+      classified =
+        size > MAX_RESULT_BYTES
+          ? {
+              problem: {
+                kind: 'too-large',
+                reason: `is ${(size / 1024 / 1024).toFixed(0)} MiB; a result.json is at most ${MAX_RESULT_BYTES / 1024 / 1024} MiB`,
+                fix: 'Move the file out of the results directory.',
+              },
+            }
+          : classifyResultText(await readFile(path, 'utf8'));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? String(error);
       classified = {
@@ -237,7 +250,12 @@ export async function readResults(
       continue;
     }
     const problem: ResultProblem = { path, ...classified.problem };
-    if (options.quarantine && problem.kind !== 'future-version' && problem.kind !== 'unreadable') {
+    if (
+      options.quarantine &&
+      problem.kind !== 'future-version' &&
+      problem.kind !== 'unreadable' &&
+      problem.kind !== 'too-large'
+    ) {
       try {
         problem.quarantinedTo = await quarantineFile(root, path);
       } catch (error) {

@@ -1,7 +1,13 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatResultProblem, type ResultProblem, readResults } from '../../src/index.js';
+import {
+  ConfigError,
+  formatResultProblem,
+  MAX_RESULT_BYTES,
+  type ResultProblem,
+  readResults,
+} from '../../src/index.js';
 import { makeResult, tempDir } from './fixtures.js';
 
 async function put(dir: string, rel: string, text: string): Promise<string> {
@@ -59,6 +65,16 @@ describe('readResults', () => {
       /exp-c\/result\.json: the JSON ends early .* Delete it/,
     );
     expect(problems.every((p) => p.quarantinedTo === undefined)).toBe(true);
+  });
+
+  it('does not read a huge file into memory', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'result.json');
+    await writeFile(path, '');
+    await truncate(path, MAX_RESULT_BYTES + 1);
+    const { problems } = await readResults(dir, { quarantine: true });
+    expect(problems).toMatchObject([{ path, kind: 'too-large' }]);
+    expect(problems[0]?.quarantinedTo).toBeUndefined();
   });
 
   it('reads a single result.json and refuses a path that does not exist', async () => {
