@@ -110,6 +110,7 @@ describe('llem run: a study end to end, interrupted and resumed', () => {
   it('status, list and results show read what the study left', async () => {
     const status = jsonLines((await llem(['status', '--json'], box.env)).stdout)[0] as {
       studies: { total: number; done: number; failed: number }[];
+      experiments: { studyId: string }[];
     };
     expect(status.studies).toEqual([expect.objectContaining({ total: 2, done: 2, failed: 0 })]);
 
@@ -129,5 +130,11 @@ describe('llem run: a study end to end, interrupted and resumed', () => {
     );
     expect(exported.code).toBe(0);
     expect(readFileSync(join(box.dir, 'all.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
+
+    const studyDir = join(box.resultsDir, status.experiments[0]!.studyId);
+    const report = await llem(['results', 'report', studyDir], box.env);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toContain(join(studyDir, 'report.html'));
+    expect(readFileSync(join(studyDir, 'report.html'), 'utf8')).toMatch(/<html/i);
   });
 });

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   ConfigError,
   compareResults,
@@ -6,10 +7,13 @@ import {
   formatPercent,
   formatResultProblem,
   formatSig3,
+  loadReportTimeseries,
   readResults,
+  renderReport,
   studyTableColumns,
   summaryRow,
   type TableFormat,
+  writeFileAtomic,
   writeTable,
 } from '@llem/core';
 import Table from 'cli-table3';
@@ -126,7 +130,6 @@ export async function resultsExport(
   if (format === 'json') {
     const text = `${JSON.stringify(results, null, 2)}\n`;
     if (flags.output) {
-      const { writeFileAtomic } = await import('@llem/core');
       await writeFileAtomic(resolve(flags.output), text);
       out.info(`Wrote ${results.length} result(s) to ${flags.output}`);
     } else out.stdout.write(text);
@@ -145,31 +148,29 @@ export interface ReportFlags extends ResultsFlags {
   output?: string;
 }
 
-/** `llem results report [path] [-o file]`: a self-contained report of a study. */
+/** `llem results report [path] [-o file]`: a self-contained HTML report (tables, Pareto front, power timelines). */
 export async function resultsReport(
   path: string | undefined,
   flags: ReportFlags,
   out: Output,
 ): Promise<number> {
   const target = targetOf(path, flags);
-  const core = (await import('@llem/core')) as Record<string, unknown>;
-  const results = await load(target, out);
-  if (results.length === 0)
+  const { results: loaded, problems } = await readResults(target);
+  for (const problem of problems) if (!out.json) out.info(`warning: ${formatResultProblem(problem)}`);
+  if (loaded.length === 0)
     throw new ConfigError(`No results under ${target} to report on.`, {
       fix: 'Run a study first, or pass its directory.',
     });
-  const render = core.renderReport as
-    | ((results: readonly ExperimentResult[], options?: Record<string, unknown>) => string | Promise<string>)
-    | undefined;
-  if (!render)
-    throw new ConfigError('This build of @llem/core has no report renderer.', {
-      fix: 'Use `llem results show` or `llem results export`.',
-    });
-  const file = resolve(flags.output ?? `${target}/report.html`);
-  const text = await render(results, { title: target });
-  const { writeFileAtomic } = await import('@llem/core');
-  await writeFileAtomic(file, text);
-  if (out.json) out.record({ type: 'report', path: file, results: results.length });
+  const timeseries = await loadReportTimeseries(loaded);
+  const html = renderReport(
+    loaded.map((l) => l.result),
+    { title: `llem report: ${basename(target)}`, timeseries, problems },
+  );
+  const file = resolve(
+    flags.output ?? join(statSync(target).isDirectory() ? target : dirname(target), 'report.html'),
+  );
+  await writeFileAtomic(file, html);
+  if (out.json) out.record({ type: 'report', path: file, results: loaded.length });
   else out.line(`Report: ${file}`);
   return 0;
 }

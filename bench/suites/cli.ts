@@ -1,0 +1,159 @@
+/**
+ * `pnpm bench cli`: what the `llem` binary costs.
+ * - Cold start of the BUILT binary (`llem --version`, `llem config validate`), median of 15, next to a
+ *   bare `node -e 0` in the same run. Target < 150 ms.
+ * - Orchestration overhead per experiment: a 200-experiment study whose backend runs /bin/true,
+ *   through the library API with a real SQLite store and the real process-group runner, minus the
+ *   cost of spawning /bin/true itself. Target < 20 ms per experiment.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type BackendCatalog,
+  type BackendPlugin,
+  ExperimentConfigBaseSchema,
+  expandStudy,
+  isoUtc,
+  runStudy,
+  type WorkloadResult,
+} from '@llem/core';
+import { ProcessGroupRunner } from '@llem/runner-node';
+import { createSqliteStateStore } from '@llem/state-sqlite';
+import { type BenchRow, type BenchSuite, median } from '../types.js';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const bin = join(repoRoot, 'packages/cli/dist/bin.js');
+const STARTS = 15;
+const EXPERIMENTS = 200;
+
+function coldStartMs(argv: readonly string[]): number {
+  const samples: number[] = [];
+  for (let i = 0; i < STARTS + 2; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, argv, { cwd: repoRoot, stdio: 'ignore' });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}`);
+    if (i >= 2) samples.push(ms); // two warm-ups: file cache
+  }
+  return median(samples);
+}
+
+/** A backend whose workload is /bin/true: the run costs what the orchestration around it costs. */
+function trueBackend(): BackendPlugin {
+  return {
+    name: 'true',
+    // An empty strict section (zod is not a dependency of the bench folder itself).
+    configSchema: ExperimentConfigBaseSchema.pick({}),
+    supportedLaunchModes: ['local'],
+    async prepare() {
+      return {
+        spec: { argv: ['/bin/true'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, graceMs: 1000 },
+      };
+    },
+    async collect(ctx): Promise<WorkloadResult> {
+      const now = process.hrtime.bigint().toString();
+      const utc = isoUtc(new Date());
+      return {
+        workload_schema_version: 1,
+        backend: 'true',
+        backend_version: null,
+        model: ctx.config.model,
+        window: { start_mono_ns: now, end_mono_ns: now, start_utc: utc, end_utc: utc, duration_s: 0 },
+        requests: ctx.config.n,
+        batches: 1,
+        tokens: { input: 0, output: ctx.config.n, total: ctx.config.n },
+        throughput: { output_tokens_per_s: 0, total_tokens_per_s: 0, requests_per_s: 0 },
+        latency: null,
+        warmup: null,
+        memory: null,
+        flops: null,
+        environment: {},
+        energy_cross_check: null,
+        warnings: [],
+      };
+    },
+  };
+}
+
+async function orchestrationOverheadMs(): Promise<{ perExperiment: number; bareSpawn: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'llem-bench-cli-'));
+  try {
+    const plugin = trueBackend();
+    const backends: BackendCatalog = {
+      get: (name) => (name === 'true' ? plugin : undefined),
+      names: () => ['true'],
+    };
+    const raw = {
+      name: 'bench',
+      model: 'none',
+      backend: 'true',
+      energy: { enabled: false },
+      baseline: { enabled: false },
+      warmup: { enabled: false },
+      sweep: { n: Array.from({ length: EXPERIMENTS }, (_, i) => i + 1) },
+    };
+    const plan = expandStudy(raw, { backends });
+    const store = await createSqliteStateStore({ path: join(dir, 'state.sqlite') });
+    const runner = new ProcessGroupRunner();
+    const t0 = process.hrtime.bigint();
+    const summary = await runStudy(plan, { store, runner, backends, resultsDir: join(dir, 'results') });
+    const totalMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    await store.close();
+    if (summary.counts.done !== EXPERIMENTS)
+      throw new Error(`expected ${EXPERIMENTS} done, got ${JSON.stringify(summary.counts)}`);
+
+    // The process itself: spawning /bin/true directly, the same number of times.
+    const s0 = process.hrtime.bigint();
+    for (let i = 0; i < EXPERIMENTS; i++) spawnSync('/bin/true');
+    const bareMs = Number(process.hrtime.bigint() - s0) / 1e6 / EXPERIMENTS;
+    return { perExperiment: totalMs / EXPERIMENTS - bareMs, bareSpawn: bareMs };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export const suite: BenchSuite = {
+  name: 'cli',
+  async run(): Promise<BenchRow[]> {
+    if (!existsSync(bin))
+      execFileSync('pnpm', ['--filter', '@llem/cli...', 'build'], { cwd: repoRoot, stdio: 'ignore' });
+    const nodeMs = coldStartMs(['-e', '0']);
+    const versionMs = coldStartMs([bin, '--version']);
+    const validateMs = coldStartMs([bin, 'config', 'validate', 'examples/quickstart.yaml']);
+    const { perExperiment, bareSpawn } = await orchestrationOverheadMs();
+    const baseline = { name: 'node -e 0', value: nodeMs };
+    return [
+      {
+        suite: 'cli',
+        name: 'llem --version cold start (median of 15)',
+        value: versionMs,
+        unit: 'ms',
+        baseline,
+        target: '< 150 ms',
+        ok: versionMs < 150,
+      },
+      {
+        suite: 'cli',
+        name: 'llem config validate cold start (median of 15)',
+        value: validateMs,
+        unit: 'ms',
+        baseline,
+        target: '< 150 ms',
+        ok: validateMs < 150,
+      },
+      {
+        suite: 'cli',
+        name: `orchestration overhead per experiment (${EXPERIMENTS}-experiment study, /bin/true backend, SQLite store)`,
+        value: perExperiment,
+        unit: 'ms',
+        baseline: { name: 'spawn /bin/true', value: bareSpawn },
+        target: '< 20 ms',
+        ok: perExperiment < 20,
+      },
+    ];
+  },
+};
