@@ -1,13 +1,20 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  claimRun,
   createState,
   type ExperimentState,
+  markFailed,
   ownerVerdict,
   staleVerdict,
+  systemClock,
   transition,
   withOwner,
   withProcess,
 } from '../../src/index.js';
+import { JsonFileTestStore } from './helpers/json-file-store.js';
 
 const clock = { now: () => new Date('2026-11-28T12:00:00.000Z'), monotonicNs: () => 0n };
 const alive = (live: number[]) => (pid: number) => live.includes(pid);
@@ -39,5 +46,47 @@ describe('liveness of a claimed run', () => {
     expect(ownerVerdict(unowned, clock, alive([]), 'here')).toEqual({ stale: false });
     const later = { now: () => new Date('2026-11-28T12:05:00.000Z'), monotonicNs: () => 0n };
     expect(ownerVerdict(unowned, later, alive([]), 'here')).toMatchObject({ stale: true });
+  });
+});
+
+describe('claimRun on a real store', () => {
+  const request = {
+    experimentId: 'exp',
+    configHash: 'aaaaaaaaaaaaaaaa',
+    studyId: null,
+    cycle: null,
+    force: false,
+    reuseByHash: false,
+  };
+
+  it('of two concurrent retries of a failed run exactly one wins (revision check), the other is busy', async () => {
+    const store = new JsonFileTestStore(await mkdtemp(join(tmpdir(), 'llem-claim-')));
+    const created = await store.create('exp', 'aaaaaaaaaaaaaaaa');
+    await store.save(markFailed(created, 'boom'));
+    for (let round = 0; round < 5; round++) {
+      const claims = await Promise.all([
+        claimRun(store, request, systemClock),
+        claimRun(store, request, systemClock),
+      ]);
+      expect(claims.map((c) => c.kind).sort()).toEqual(['busy', 'claimed']);
+      const winner = claims.find((c) => c.kind === 'claimed')!;
+      expect(await store.load('exp')).toMatchObject({
+        phase: 'initialising',
+        failed: false,
+        ownerPid: process.pid,
+        attempt: round + 1,
+      });
+      if (winner.kind === 'claimed') await store.save(markFailed(winner.state, 'boom again'));
+    }
+  });
+
+  it('of two concurrent first claims exactly one creates the record', async () => {
+    const store = new JsonFileTestStore(await mkdtemp(join(tmpdir(), 'llem-claim-')));
+    const claims = await Promise.all([
+      claimRun(store, request, systemClock),
+      claimRun(store, request, systemClock),
+    ]);
+    expect(claims.map((c) => c.kind).sort()).toEqual(['busy', 'claimed']);
+    expect(await store.load('exp')).toMatchObject({ attempt: 1, ownerPid: process.pid });
   });
 });
