@@ -19,7 +19,11 @@ export const ExperimentResultSchema = z.strictObject({
   llem_version: z.string(),
   /** The resolved config (defaults applied) whose hash is config_hash. */
   config: z.record(z.string(), z.unknown()),
-  backend: z.strictObject({ name: z.string(), version: z.string().nullable(), launch: z.enum(['local', 'docker']) }),
+  backend: z.strictObject({
+    name: z.string(),
+    version: z.string().nullable(),
+    launch: z.enum(['local', 'docker']),
+  }),
   model: z.string(),
   timings: z.strictObject({
     started_utc: z.string(),
@@ -40,7 +44,13 @@ export const ExperimentResultSchema = z.strictObject({
     total_tokens_per_s: z.number().nonnegative(),
     requests_per_s: z.number().nonnegative(),
     latency: z
-      .strictObject({ ttft_ms: LatencyStatsSchema, itl_ms: LatencyStatsSchema, tpot_ms: LatencyStatsSchema, e2e_ms: LatencyStatsSchema, method: z.string() })
+      .strictObject({
+        ttft_ms: LatencyStatsSchema,
+        itl_ms: LatencyStatsSchema,
+        tpot_ms: LatencyStatsSchema,
+        e2e_ms: LatencyStatsSchema,
+        method: z.string(),
+      })
       .nullable(),
   }),
   /** Null when energy measurement is disabled or no sampler is available. */
