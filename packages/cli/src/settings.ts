@@ -31,7 +31,10 @@ export const UserConfigSchema = z.strictObject({
       store: z.enum(STORE_NAMES).optional().describe('State store: sqlite (default) or fs'),
       state_dir: z.string().min(1).optional().describe('Directory of the state store'),
       results_dir: z.string().min(1).optional().describe('Where results are written (default ./results)'),
-      runner: z.enum(RUNNER_CHOICES).optional().describe('auto: docker when available, else local'),
+      runner: z
+        .enum(RUNNER_CHOICES)
+        .optional()
+        .describe("auto: the experiment's runner field, else the backend's preferred launch mode"),
       python: z
         .string()
         .min(1)
