@@ -9,16 +9,28 @@ import { TOKENS } from '../di/tokens.js';
 import type { BaselineInfo, EnergyMeasurement } from '../energy/measurement.js';
 import { BackendError, EnergyError, InterruptedError, LlemError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import type { BackendCatalog, BackendContext, BackendPlugin, LaunchMode, LaunchPlan } from '../plugins/backend.js';
+import type {
+  BackendCatalog,
+  BackendContext,
+  BackendPlugin,
+  LaunchMode,
+  LaunchPlan,
+} from '../plugins/backend.js';
 import type { EnergyMeter, MeasurementWindowNs, SamplerTrace } from '../plugins/energy.js';
 import type { Runner, RunOutcome, RunSpec } from '../plugins/runner.js';
 import type { ProtocolEvent } from '../protocol/events.js';
 import { type ExperimentResult, ExperimentResultSchema } from '../results/experiment-result.js';
-import { type WorkloadResult, WorkloadResultSchema } from '../results/workload-result.js';
 import { RESULT_FILE_NAME } from '../results/read-results.js';
 import { writeTimeseries } from '../results/timeseries.js';
+import { type WorkloadResult, WorkloadResultSchema } from '../results/workload-result.js';
 import { resolveInside } from '../security/ids.js';
-import { type ExperimentState, type FailureKind, markFailed, transition, withProcess } from '../state/experiment-state.js';
+import {
+  type ExperimentState,
+  type FailureKind,
+  markFailed,
+  transition,
+  withProcess,
+} from '../state/experiment-state.js';
 import type { StateStore } from '../state/store.js';
 import { claimRun } from './claim.js';
 import { WORK_DIR_NAME } from './naming.js';
@@ -101,7 +113,8 @@ export class ExperimentOrchestrator {
     const elapsedS = () => Number(this.clock.monotonicNs() - t0) / 1e9;
     const { experimentId, configHash } = request;
     const cycle = request.cycle ?? null;
-    const step = (name: RunStep, detail?: string) => emitProgress(request.onProgress, { type: 'step', experimentId, step: name, detail });
+    const step = (name: RunStep, detail?: string) =>
+      emitProgress(request.onProgress, { type: 'step', experimentId, step: name, detail });
     const report = (fields: Partial<RunReport> & Pick<RunReport, 'status'>): RunReport => ({
       experimentId,
       configHash,
@@ -122,8 +135,15 @@ export class ExperimentOrchestrator {
     step('claiming');
     const claim = await claimRun(
       this.store,
-      { experimentId, configHash, studyId: request.studyId ?? null, cycle, force: request.force ?? false,
-        forceSince: request.forceSince ?? isoUtc(this.clock.now()), reuseByHash: request.reuseByHash ?? false },
+      {
+        experimentId,
+        configHash,
+        studyId: request.studyId ?? null,
+        cycle,
+        force: request.force ?? false,
+        forceSince: request.forceSince ?? isoUtc(this.clock.now()),
+        reuseByHash: request.reuseByHash ?? false,
+      },
       this.clock,
     );
     if (claim.kind === 'busy') {
@@ -169,7 +189,15 @@ export class ExperimentOrchestrator {
       const plugin = this.backendFor(config);
       await mkdir(workDir, { recursive: true, mode: 0o700 });
       const launch = request.launch ?? launchModeFor(config, plugin);
-      const ctx: BackendContext = { config, configHash, experimentId, workDir, launch, signal, log: (m) => this.logger.debug(`${experimentId}: ${m}`) };
+      const ctx: BackendContext = {
+        config,
+        configHash,
+        experimentId,
+        workDir,
+        launch,
+        signal,
+        log: (m) => this.logger.debug(`${experimentId}: ${m}`),
+      };
 
       step('preparing');
       plan = await plugin.prepare(ctx);
@@ -180,13 +208,18 @@ export class ExperimentOrchestrator {
       }
 
       const meter = config.energy.enabled ? this.meter : null;
-      if (config.energy.enabled && !this.meter) warnings.push('energy not measured: no energy meter is available on this machine');
+      if (config.energy.enabled && !this.meter)
+        warnings.push('energy not measured: no energy meter is available on this machine');
       let baseline: BaselineInfo | null = null;
       let baselineS: number | null = null;
       if (meter && config.baseline.enabled) {
         step('baseline');
         const tb = this.clock.monotonicNs();
-        baseline = await meter.baseline({ durationS: config.baseline.duration_seconds, ttlS: config.baseline.cache_ttl_seconds, signal });
+        baseline = await meter.baseline({
+          durationS: config.baseline.duration_seconds,
+          ttlS: config.baseline.cache_ttl_seconds,
+          signal,
+        });
         baselineS = Number(this.clock.monotonicNs() - tb) / 1e9;
         if (!baseline) warnings.push('no idle baseline: energy is reported unadjusted');
       }
@@ -200,14 +233,18 @@ export class ExperimentOrchestrator {
       const spec: RunSpec = {
         ...plan.spec,
         logFile: plan.spec.logFile ?? logFile,
-        timeoutMs: plan.spec.timeoutMs ?? (config.timeout_seconds === undefined ? undefined : config.timeout_seconds * 1000),
+        timeoutMs:
+          plan.spec.timeoutMs ??
+          (config.timeout_seconds === undefined ? undefined : config.timeout_seconds * 1000),
         label: plan.spec.label ?? experimentId,
       };
       const outcome = await this.runner.run(spec, {
         signal,
         onSpawn: (pid) => {
           // Recorded at once, so a crash during model load is found stale later.
-          measuringSaved = measuringSaved.then(() => save(withProcess(transition(state, 'measuring', this.clock), pid, this.clock))).then(() => step('measuring'));
+          measuringSaved = measuringSaved
+            .then(() => save(withProcess(transition(state, 'measuring', this.clock), pid, this.clock)))
+            .then(() => step('measuring'));
         },
         onEvent: (event) => {
           events.push(event);
@@ -228,21 +265,36 @@ export class ExperimentOrchestrator {
         traces = await meter.stop();
       }
       if (outcome.kind === 'interrupted' || signal?.aborted) throw new InterruptedError('interrupted');
-      if (outcome.kind === 'timed-out') throw new TimeoutFailure(`timed out after ${((spec.timeoutMs ?? outcome.durationMs) / 1000).toFixed(0)} s and was stopped`);
+      if (outcome.kind === 'timed-out')
+        throw new TimeoutFailure(
+          `timed out after ${((spec.timeoutMs ?? outcome.durationMs) / 1000).toFixed(0)} s and was stopped`,
+        );
       // A runner that never reported the spawn: the phase machine still needs measuring before done.
-      if (state.phase === 'initialising') await save(withProcess(transition(state, 'measuring', this.clock), outcome.pid, this.clock));
+      if (state.phase === 'initialising')
+        await save(withProcess(transition(state, 'measuring', this.clock), outcome.pid, this.clock));
 
       step('collecting');
-      const workload = await this.collect(plugin, { ...ctx, outcome, events, stderrTail }, outcome, events, stderrTail);
+      const workload = await this.collect(
+        plugin,
+        { ...ctx, outcome, events, stderrTail },
+        outcome,
+        events,
+        stderrTail,
+      );
       const window = windowOf(events, workload);
       let energy: EnergyMeasurement | null = null;
       if (meter) {
         energy = meter.integrate(traces, window, baseline);
         if (!energy.quality.ok && config.energy.quality_policy === 'fail') {
-          const reasons = energy.quality.warnings.filter((w) => w.severity !== 'info').map((w) => `${w.code}: ${w.message}`);
-          throw new EnergyError(`energy quality checks failed (quality_policy: fail): ${reasons.join('; ') || 'quality not ok'}`, {
-            fix: "Fix the cause named above, or set energy.quality_policy: warn to keep such results with warnings.",
-          });
+          const reasons = energy.quality.warnings
+            .filter((w) => w.severity !== 'info')
+            .map((w) => `${w.code}: ${w.message}`);
+          throw new EnergyError(
+            `energy quality checks failed (quality_policy: fail): ${reasons.join('; ') || 'quality not ok'}`,
+            {
+              fix: 'Fix the cause named above, or set energy.quality_policy: warn to keep such results with warnings.',
+            },
+          );
         }
       }
 
@@ -256,7 +308,10 @@ export class ExperimentOrchestrator {
       if (traces.some((trace) => trace.devices.some((device) => device.readings.length > 0))) {
         try {
           // Readings around the window (baseline, model load) are trimmed to a few seconds either side.
-          Object.assign(files, await writeTimeseries(resultDir, traces, window, { marginS: TIMESERIES_MARGIN_S }));
+          Object.assign(
+            files,
+            await writeTimeseries(resultDir, traces, window, { marginS: TIMESERIES_MARGIN_S }),
+          );
         } catch (error) {
           warnings.push(`timeseries sidecar not written: ${messageOf(error)}`);
         }
@@ -295,7 +350,11 @@ export class ExperimentOrchestrator {
       if (meterRunning) await this.meter?.stop().catch(() => undefined);
       await measuringSaved.catch(() => undefined);
       const interrupted = error instanceof InterruptedError || signal?.aborted === true;
-      const kind: FailureKind = interrupted ? 'interrupted' : error instanceof TimeoutFailure ? 'timeout' : 'error';
+      const kind: FailureKind = interrupted
+        ? 'interrupted'
+        : error instanceof TimeoutFailure
+          ? 'timeout'
+          : 'error';
       const message = interrupted ? 'interrupted' : messageOf(error);
       try {
         await save(markFailed(state, message, kind, this.clock));
@@ -305,7 +364,14 @@ export class ExperimentOrchestrator {
       step(interrupted ? 'interrupted' : 'failed', message);
       if (interrupted) throw error instanceof InterruptedError ? error : new InterruptedError('interrupted');
       const logPath = (await exists(logFile)) ? logFile : null;
-      return report({ status: 'failed', attempt: state.attempt, error: message, failureKind: kind, logPath, previous });
+      return report({
+        status: 'failed',
+        attempt: state.attempt,
+        error: message,
+        failureKind: kind,
+        logPath,
+        previous,
+      });
     } finally {
       // Backends put secrets files anywhere (often outside workDir): relative paths are taken from workDir.
       for (const path of plan?.cleanupPaths ?? []) {
@@ -321,9 +387,12 @@ export class ExperimentOrchestrator {
   private backendFor(config: ExperimentConfig): BackendPlugin {
     const plugin = this.backends.get(config.backend);
     if (!plugin) {
-      throw new BackendError(`backend '${config.backend}' is not installed (installed: ${this.backends.names().join(', ') || 'none'})`, {
-        fix: `Install the @llem/backend-${config.backend} package or list it under plugins:.`,
-      });
+      throw new BackendError(
+        `backend '${config.backend}' is not installed (installed: ${this.backends.names().join(', ') || 'none'})`,
+        {
+          fix: `Install the @llem/backend-${config.backend} package or list it under plugins:.`,
+        },
+      );
     }
     return plugin;
   }
@@ -338,26 +407,34 @@ export class ExperimentOrchestrator {
   ): Promise<WorkloadResult> {
     const succeeded = outcome.kind === 'exited' && outcome.exitCode === 0;
     const errorEvent = [...events].reverse().find((event) => event.event === 'error');
-    if (!succeeded && errorEvent?.event === 'error') throw new BackendError(`workload failed: ${errorEvent.message}`);
+    if (!succeeded && errorEvent?.event === 'error')
+      throw new BackendError(`workload failed: ${errorEvent.message}`);
     let collected: WorkloadResult;
     try {
       collected = await plugin.collect(ctx);
     } catch (error) {
       if (succeeded) throw error;
       // The exit comes first; the backend's explanation (e.g. a translated Docker error) follows.
-      throw new BackendError(`${exitMessage(outcome, stderrTail)}${error instanceof LlemError ? `; ${error.message}` : ''}`);
+      throw new BackendError(
+        `${exitMessage(outcome, stderrTail)}${error instanceof LlemError ? `; ${error.message}` : ''}`,
+      );
     }
     if (!succeeded) throw new BackendError(exitMessage(outcome, stderrTail));
     const parsed = WorkloadResultSchema.safeParse(collected);
     if (!parsed.success) {
       const first = parsed.error.issues[0];
-      throw new BackendError(`backend '${plugin.name}' returned an invalid workload result: ${first?.path.join('.') || '(root)'}: ${first?.message}`);
+      throw new BackendError(
+        `backend '${plugin.name}' returned an invalid workload result: ${first?.path.join('.') || '(root)'}: ${first?.message}`,
+      );
     }
     return parsed.data;
   }
 
   /** Where the result of a reused state lives, if it is on disk under this output directory. */
-  private async findResult(request: RunRequest, state: ExperimentState): Promise<Pick<RunReport, 'resultDir' | 'resultPath' | 'result'>> {
+  private async findResult(
+    request: RunRequest,
+    state: ExperimentState,
+  ): Promise<Pick<RunReport, 'resultDir' | 'resultPath' | 'result'>> {
     const candidates =
       state.experimentId === request.experimentId
         ? [join(request.outputDir, request.resultDirName)]
@@ -368,7 +445,8 @@ export class ExperimentOrchestrator {
       const path = join(dir, RESULT_FILE_NAME);
       try {
         const parsed = ExperimentResultSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
-        if (parsed.success && parsed.data.config_hash === state.configHash) return { resultDir: dir, resultPath: path, result: parsed.data };
+        if (parsed.success && parsed.data.config_hash === state.configHash)
+          return { resultDir: dir, resultPath: path, result: parsed.data };
       } catch {
         // Not there (another results directory): reuse is still right, the state says it is done.
       }
@@ -386,12 +464,16 @@ function launchModeFor(config: ExperimentConfig, plugin: BackendPlugin): LaunchM
 export function windowOf(events: readonly ProtocolEvent[], workload: WorkloadResult): MeasurementWindowNs {
   const start = events.find((event) => event.event === 'window-start');
   const end = [...events].reverse().find((event) => event.event === 'window-end');
-  if (start && end && BigInt(end.t_mono_ns) >= BigInt(start.t_mono_ns)) return { startNs: BigInt(start.t_mono_ns), endNs: BigInt(end.t_mono_ns) };
+  if (start && end && BigInt(end.t_mono_ns) >= BigInt(start.t_mono_ns))
+    return { startNs: BigInt(start.t_mono_ns), endNs: BigInt(end.t_mono_ns) };
   return { startNs: BigInt(workload.window.start_mono_ns), endNs: BigInt(workload.window.end_mono_ns) };
 }
 
 function exitMessage(outcome: RunOutcome, stderrTail: readonly string[]): string {
-  const how = outcome.kind === 'signaled' ? `was killed by ${outcome.signal ?? 'a signal'}` : `exited with code ${outcome.exitCode}`;
+  const how =
+    outcome.kind === 'signaled'
+      ? `was killed by ${outcome.signal ?? 'a signal'}`
+      : `exited with code ${outcome.exitCode}`;
   const tail = stderrTail.slice(-3).join(' | ');
   return `workload ${how}${tail ? `; last stderr: ${tail}` : ''}`;
 }

@@ -92,7 +92,9 @@ export class StudyRunner {
     const startedUtc = isoUtc(this.clock.now());
     const warnings: string[] = [];
     if (plan.order === 'sequential' && plan.gaps.cycle_seconds > 0 && plan.cycles > 1) {
-      warnings.push('gaps.cycle_seconds is not used with order: sequential (an experiment\'s cycles run back to back); use interleaved or shuffled.');
+      warnings.push(
+        "gaps.cycle_seconds is not used with order: sequential (an experiment's cycles run back to back); use interleaved or shuffled.",
+      );
     }
     const entries: StudyRunEntry[] = plan.runs.map((run) => ({
       position: run.position,
@@ -119,13 +121,23 @@ export class StudyRunner {
       }
       const entry = entries[run.position]!;
       const experiment = plan.experiments[run.experimentIndex]!;
-      emitProgress(onProgress, { type: 'run-start', experimentId: run.experimentId, position: run.position, total: plan.runs.length, label: experiment.label, cycle: run.cycle });
+      emitProgress(onProgress, {
+        type: 'run-start',
+        experimentId: run.experimentId,
+        position: run.position,
+        total: plan.runs.length,
+        label: experiment.label,
+        cycle: run.cycle,
+      });
 
       // A run that will not be measured (done, or held by another process) costs no gap.
       let gapBeforeS: number | null = null;
       if (await this.willMeasure(run, options.force ?? false, startedUtc)) {
         const waited = await this.pause(plan, run, previousMeasured, signal, onProgress, () => {
-          if (!cooldownUnavailableWarned) warnings.push('gaps.cooldown is set but no GPU temperature source is available: cooldown skipped.');
+          if (!cooldownUnavailableWarned)
+            warnings.push(
+              'gaps.cooldown is set but no GPU temperature source is available: cooldown skipped.',
+            );
           cooldownUnavailableWarned = true;
         });
         gapBeforeS = waited;
@@ -156,7 +168,12 @@ export class StudyRunner {
       } catch (error) {
         if (error instanceof InterruptedError) {
           const state = await this.store.load(run.experimentId).catch(() => null);
-          Object.assign(entry, { status: 'interrupted', error: 'interrupted', gapBeforeS, attempt: state?.attempt ?? null });
+          Object.assign(entry, {
+            status: 'interrupted',
+            error: 'interrupted',
+            gapBeforeS,
+            attempt: state?.attempt ?? null,
+          });
           interrupted = true;
           break;
         }
@@ -187,7 +204,15 @@ export class StudyRunner {
       }
     }
 
-    const counts = { total: entries.length, done: 0, reused: 0, failed: 0, busy: 0, interrupted: 0, 'not-run': 0 } as StudySummary['counts'];
+    const counts = {
+      total: entries.length,
+      done: 0,
+      reused: 0,
+      failed: 0,
+      busy: 0,
+      interrupted: 0,
+      'not-run': 0,
+    } as StudySummary['counts'];
     for (const entry of entries) counts[entry.status] += 1;
     const summary: StudySummary = {
       kind: plan.kind,
@@ -269,10 +294,17 @@ export class StudyRunner {
       const hottest = Math.max(-Infinity, ...Object.values(temperatures));
       if (hottest <= cooldown.max_temperature_c || signal?.aborted) return;
       if (this.clock.monotonicNs() >= deadline) {
-        this.logger.warn(`cooldown: GPUs still at ${hottest} °C after ${cooldown.timeout_seconds} s (limit ${cooldown.max_temperature_c} °C); going on.`);
+        this.logger.warn(
+          `cooldown: GPUs still at ${hottest} °C after ${cooldown.timeout_seconds} s (limit ${cooldown.max_temperature_c} °C); going on.`,
+        );
         return;
       }
-      emitProgress(onProgress, { type: 'gap', reason: 'cooldown', seconds: cooldown.timeout_seconds, temperatures });
+      emitProgress(onProgress, {
+        type: 'gap',
+        reason: 'cooldown',
+        seconds: cooldown.timeout_seconds,
+        temperatures,
+      });
       await interruptibleSleep(cooldown.poll_seconds * 1000, signal);
     }
   }
@@ -285,13 +317,21 @@ export class StudyRunner {
       order: plan.order,
       shuffle_seed: plan.shuffleSeed,
       gaps: plan.gaps,
-      experiments: plan.experiments.map((e) => ({ index: e.index, origin: e.origin, label: e.label, config_hash: e.configHash, assignments: e.assignments })),
+      experiments: plan.experiments.map((e) => ({
+        index: e.index,
+        origin: e.origin,
+        label: e.label,
+        config_hash: e.configHash,
+        assignments: e.assignments,
+      })),
       summary,
     };
     try {
       await writeFileAtomic(join(studyDir, STUDY_SUMMARY_FILE), `${JSON.stringify(document, null, 2)}\n`);
     } catch (error) {
-      summary.warnings.push(`${STUDY_SUMMARY_FILE} not written: ${error instanceof Error ? error.message : String(error)}`);
+      summary.warnings.push(
+        `${STUDY_SUMMARY_FILE} not written: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 }
