@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { sigkillDuringSaves } from '@llem/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFsStateStore, type FsStateStore } from '../src/index.js';
-import { payloadFor } from './fixtures/payload.js';
+import { HASHES, hashFor, payloadFor } from './fixtures/payload.js';
 import { bundleChild } from './helpers/bundle.js';
 
 describe('FsStateStore under real crashes', () => {
@@ -42,13 +42,19 @@ describe('FsStateStore under real crashes', () => {
           if (state.attempt === base + 1) ahead++;
           expect(state.errorMessage).toBe(payloadFor(state.attempt));
           expect(state.revision).toBe(state.attempt + 1);
+          expect(state.configHash).toBe(state.attempt === 0 ? HASHES[0] : hashFor(state.attempt));
+          // The hash index never misses a record, whatever moment the kill hit.
+          expect((await store.list({ configHash: state.configHash! })).map((s) => s.experimentId)).toContain(
+            id,
+          );
           seen.set(id, state.attempt);
         }
         expect(ahead).toBeLessThanOrEqual(1);
       },
     });
     expect((await store.list()).map((s) => s.experimentId)).toEqual(['k0', 'k1', 'k2']);
-    expect((await store.findByConfigHash('aaaaaaaaaaaaaaaa'))?.experimentId).toMatch(/^k[012]$/);
+    const found = [await store.findByConfigHash(HASHES[0]), await store.findByConfigHash(HASHES[1])];
+    expect(found.some((state) => state !== null)).toBe(true);
     // Locks left by killed writers are recovered: a save here does not wait for them.
     const k0 = (await store.load('k0'))!;
     expect(
