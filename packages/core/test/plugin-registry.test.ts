@@ -116,6 +116,19 @@ describe('PluginRegistry', () => {
     expect(await get(registry, 'runner', 'remote')).toMatchObject({ origin: 'listed-package' });
   });
 
+  it('adds modules listed in a config file, relative to that file, after a lookup already ran', async () => {
+    const root = project();
+    write(join(root, 'studies/plugins/late.mjs'), pluginSource('backend', 'late', 'config-file'));
+    const registry = new PluginRegistry({ cwd: root });
+    await failure(registry.get('backend', 'late'));
+    registry.addModules(['./plugins/late.mjs'], join(root, 'studies'));
+    registry.addModules(['./plugins/late.mjs'], join(root, 'studies'));
+    expect(await get(registry, 'backend', 'late')).toMatchObject({ origin: 'config-file' });
+    const unknown = await failure(registry.get('backend', 'other'));
+    expect(unknown.message).toContain(join(root, 'studies/plugins/late.mjs'));
+    expect(unknown.message.split(join(root, 'studies/plugins/late.mjs')).length).toBe(2);
+  });
+
   it('prefers built-ins, then listed modules, then packages', async () => {
     const root = project();
     installPackage(root, 'llem-backend-pytorch', pluginSource('backend', 'pytorch', 'impostor-package'));

@@ -2,9 +2,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../errors.js';
+import type { StateStore } from '../state/store.js';
 import type { BackendCatalog, BackendPlugin } from './backend.js';
 import type { Runner } from './runner.js';
-import type { StateStore } from '../state/store.js';
 
 /**
  * Plugins by name, loaded lazily (unstorage-style name → module map, plus conventional
@@ -64,7 +64,11 @@ function nodeModulesDirs(start: string): string[] {
 function packageEntry(packageDir: string): string | undefined {
   const manifestPath = join(packageDir, 'package.json');
   if (!existsSync(manifestPath)) return undefined;
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports?: unknown; main?: string; module?: string };
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+    exports?: unknown;
+    main?: string;
+    module?: string;
+  };
   const pick = (value: unknown): string | undefined => {
     if (typeof value === 'string') return value;
     if (value && typeof value === 'object') {
@@ -79,7 +83,13 @@ function packageEntry(packageDir: string): string | undefined {
 
 function isPlugin(value: unknown): value is LlemPlugin {
   const v = value as LlemPlugin | undefined;
-  return !!v && typeof v === 'object' && typeof v.name === 'string' && typeof v.create === 'function' && ['backend', 'store', 'runner'].includes(v.kind);
+  return (
+    !!v &&
+    typeof v === 'object' &&
+    typeof v.name === 'string' &&
+    typeof v.create === 'function' &&
+    ['backend', 'store', 'runner'].includes(v.kind)
+  );
 }
 
 async function importPlugin(file: string, label: string): Promise<LlemPlugin> {
@@ -94,20 +104,38 @@ async function importPlugin(file: string, label: string): Promise<LlemPlugin> {
   }
   const candidate = mod.default ?? mod.plugin;
   if (!isPlugin(candidate)) {
-    throw new ConfigError(`Plugin ${label} does not export a plugin (default export or \`plugin\` with kind, name, create).`, {
-      fix: "Export `definePlugin({ kind: 'backend', name, create })` from @llem/core as the module's default export.",
-    });
+    throw new ConfigError(
+      `Plugin ${label} does not export a plugin (default export or \`plugin\` with kind, name, create).`,
+      {
+        fix: "Export `definePlugin({ kind: 'backend', name, create })` from @llem/core as the module's default export.",
+      },
+    );
   }
   return candidate;
 }
 
 export class PluginRegistry {
   private readonly cwd: string;
+  private readonly modules: string[];
   private readonly cache = new Map<string, Promise<unknown>>();
   private listedModules: Promise<LlemPlugin[]> | undefined;
 
   constructor(private readonly options: PluginRegistryOptions = {}) {
     this.cwd = options.cwd ?? process.cwd();
+    this.modules = [...(options.modules ?? [])];
+  }
+
+  /**
+   * Adds plugin modules listed in a config file (`plugins:`). Relative paths resolve against
+   * `baseDir` (the config file's folder), so a study runs the same from any working directory.
+   */
+  addModules(specs: readonly string[], baseDir: string = this.cwd): void {
+    const fresh = specs
+      .map((spec) => (spec.startsWith('.') ? resolve(baseDir, spec) : spec))
+      .filter((spec) => !this.modules.includes(spec));
+    if (fresh.length === 0) return;
+    this.modules.push(...fresh);
+    this.listedModules = undefined;
   }
 
   builtinNames(kind: PluginKind): string[] {
@@ -115,7 +143,11 @@ export class PluginRegistry {
   }
 
   /** Loads and instantiates the plugin; the same (kind, name) is created once per registry. */
-  async get<K extends PluginKind>(kind: K, name: string, createOptions?: Record<string, unknown>): Promise<PluginInstances[K]> {
+  async get<K extends PluginKind>(
+    kind: K,
+    name: string,
+    createOptions?: Record<string, unknown>,
+  ): Promise<PluginInstances[K]> {
     const key = `${kind}:${name}:${JSON.stringify(createOptions ?? {})}`;
     let pending = this.cache.get(key);
     if (!pending) {
@@ -142,12 +174,13 @@ export class PluginRegistry {
 
     const listed = (await this.loadListedModules()).find((p) => p.kind === kind && p.name === name);
     if (listed) return listed;
-    tried.push(`plugins listed in config/LLEM_PLUGINS (${this.options.modules?.join(', ') || 'none'})`);
+    tried.push(`plugins listed in config/LLEM_PLUGINS (${this.modules.join(', ') || 'none'})`);
 
     const packageName = `llem-${kind}-${name}`;
     for (const modules of nodeModulesDirs(this.cwd)) {
       const dirs = [join(modules, packageName)];
-      for (const entry of readdirSync(modules)) if (entry.startsWith('@')) dirs.push(join(modules, entry, packageName));
+      for (const entry of readdirSync(modules))
+        if (entry.startsWith('@')) dirs.push(join(modules, entry, packageName));
       for (const dir of dirs) {
         const file = packageEntry(dir);
         if (file) return this.checked(await importPlugin(file, dir), kind, name, dir);
@@ -164,26 +197,32 @@ export class PluginRegistry {
 
   private checked(plugin: LlemPlugin, kind: PluginKind, name: string, where: string): LlemPlugin {
     if (plugin.kind !== kind || plugin.name !== name) {
-      throw new ConfigError(`Plugin at ${where} declares ${plugin.kind} '${plugin.name}', expected ${kind} '${name}'.`);
+      throw new ConfigError(
+        `Plugin at ${where} declares ${plugin.kind} '${plugin.name}', expected ${kind} '${name}'.`,
+      );
     }
     return plugin;
   }
 
   private loadListedModules(): Promise<LlemPlugin[]> {
     this.listedModules ??= Promise.all(
-      (this.options.modules ?? []).map(async (spec) => {
+      this.modules.map(async (spec) => {
         const path = isAbsolute(spec) || spec.startsWith('.') ? resolve(this.cwd, spec) : undefined;
         if (path) {
-          if (!existsSync(path)) throw new ConfigError(`Plugin module ${spec} not found (resolved to ${path}).`);
+          if (!existsSync(path))
+            throw new ConfigError(`Plugin module ${spec} not found (resolved to ${path}).`);
           return importPlugin(path, spec);
         }
         for (const modules of nodeModulesDirs(this.cwd)) {
           const file = packageEntry(join(modules, spec));
           if (file) return importPlugin(file, spec);
         }
-        throw new ConfigError(`Plugin package ${spec} is not installed (looked in node_modules above ${this.cwd}).`, {
-          fix: `npm install ${spec}`,
-        });
+        throw new ConfigError(
+          `Plugin package ${spec} is not installed (looked in node_modules above ${this.cwd}).`,
+          {
+            fix: `npm install ${spec}`,
+          },
+        );
       }),
     );
     return this.listedModules;
