@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import type { BackendCatalog } from '@llem/core';
 import {
   applyOverrides,
@@ -38,6 +39,12 @@ export interface LoadPlanOptions {
 
 export async function loadPlan(path: string, options: LoadPlanOptions): Promise<LoadedPlan> {
   const file = loadConfigFile(path);
+  // `plugins:` in the file names modules that provide its backends (relative to the file).
+  if (Array.isArray(file.raw.plugins))
+    options.registry.addModules(
+      file.raw.plugins.filter((spec): spec is string => typeof spec === 'string'),
+      dirname(resolve(path)),
+    );
   const defaults = options.experimentDefaults ?? {};
   const hasDefaults = Object.keys(defaults).length > 0;
   let raw: RawConfig = file.raw;
