@@ -135,7 +135,8 @@ export class FsStateStore implements StateStore {
       let state: ExperimentState | null;
       try {
         state = await this.read(id);
-      } catch (error) {
+      } catch (caught) {
+        const error = caught instanceof ConfigError ? this.foreignFile(id, caught) : caught;
         if (!options.onCorrupt || !(error instanceof StateStoreError)) throw error;
         options.onCorrupt(error);
         continue;
@@ -237,6 +238,14 @@ export class FsStateStore implements StateStore {
       throw new ConfigError(`'${configHash}' is not a config hash (16 lowercase hex characters).`);
     }
     return this.index.candidates(configHash);
+  }
+
+  /** A `.json` file whose name is not a valid experiment id: not ours, but never silently skipped. */
+  private foreignFile(name: string, cause: ConfigError): StateStoreError {
+    return new StateStoreError(
+      `${join(this.dir, `${name}${RECORD_SUFFIX}`)} is not an llem state record (its name is not a valid experiment id).`,
+      { fix: 'Move it out of the state directory.', cause },
+    );
   }
 
   private ioError(action: string, path: string, error: unknown): StateStoreError {

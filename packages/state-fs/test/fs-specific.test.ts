@@ -77,6 +77,15 @@ describe('FsStateStore specifics', () => {
     await quick.close();
   });
 
+  it('a .json file with a name that is no experiment id is reported by list, not skipped', async () => {
+    const state = await store.create('exp-1', HASH);
+    await writeFile(join(dir, 'my notes.json'), '{}');
+    await expect(store.list()).rejects.toThrow(/my notes\.json is not an llem state record/);
+    const reported: Error[] = [];
+    expect(await store.list({}, { onCorrupt: (error) => reported.push(error) })).toEqual([state]);
+    expect(reported.map((error) => error.constructor.name)).toEqual(['StateStoreError']);
+  });
+
   it('defaults to $LLEM_STATE_DIR', async () => {
     const before = process.env.LLEM_STATE_DIR;
     process.env.LLEM_STATE_DIR = join(dir, 'from-env');
