@@ -128,9 +128,11 @@ export class LiveView implements ProgressView {
   private draw(): void {
     const t = this.tally;
     const eta = t.etaS();
+    // Most useful first: narrow terminals cut the end of each line.
+    const detail = t.detail && t.step !== 'done' && t.step !== 'reused' ? `: ${t.detail}` : '';
     const lines = [
-      `${this.title}  [${Math.min(t.finished + 1, t.total)}/${t.total}]  elapsed ${duration(t.elapsedS())}  ETA ${eta === null ? '-' : duration(eta)}  energy ${sig3(t.joules)} J`,
-      `  ${t.label}${t.cycle !== null ? ` (cycle ${t.cycle})` : ''}  ${t.step}${t.detail ? `: ${t.detail}` : ''}`,
+      `[${Math.min(t.finished + 1, t.total)}/${t.total}]  elapsed ${duration(t.elapsedS())}  ETA ${eta === null ? '-' : duration(eta)}  ${sig3(t.joules)} J so far  ${this.title}`,
+      `  ${t.step}${detail}  ${t.label}${t.cycle !== null ? ` (cycle ${t.cycle})` : ''}`,
     ];
     const width = this.out.stderr.columns ?? 100;
     this.clear();
