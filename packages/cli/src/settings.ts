@@ -34,7 +34,7 @@ export const UserConfigSchema = z.strictObject({
       runner: z
         .enum(RUNNER_CHOICES)
         .optional()
-        .describe("auto: the experiment's runner field, else the backend's preferred launch mode"),
+        .describe('auto: docker when it is ready (client, daemon, image), else local'),
       python: z
         .string()
         .min(1)

@@ -18,6 +18,7 @@ import {
 } from '@llem/core';
 import type { Command } from 'commander';
 import { compose, createRegistry } from '../compose.js';
+import { resolveLaunch } from '../launch.js';
 import type { Output } from '../output.js';
 import { loadPlan, overridesFromFlags } from '../plan.js';
 import { resolveSettings, type Settings } from '../settings.js';
@@ -63,7 +64,8 @@ export async function runCommand(command: Command, out: Output): Promise<number>
     overridesFor: (raw): ConfigOverride[] => overridesFromFlags(flags, (text) => parseSetOverride(text), raw),
     studyOverrides,
   });
-  const launch = settings.runner.value === 'auto' ? undefined : (settings.runner.value as LaunchMode);
+  const { launch, reason } = await resolveLaunch(settings, plan, backends);
+  out.debug(`launch: ${reason}`);
   if (flags.dryRun) return printDryRun(plan, backends, settings, launch, out);
 
   const firstEnabled = plan.experiments.find((e) => e.config.energy.enabled);
