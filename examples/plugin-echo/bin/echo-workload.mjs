@@ -10,8 +10,9 @@ const [configPath, outDir] = process.argv.slice(2);
 const { config } = JSON.parse(readFileSync(configPath, 'utf8'));
 const echo = config.echo;
 const mono = () => process.hrtime.bigint();
-const emit = (event, fields = {}) =>
-  process.stdout.write(`@@llem ${JSON.stringify({ v: 1, t_mono_ns: mono().toString(), event, ...fields })}\n`);
+// `at` lets the window events carry exactly the timestamps the result reports.
+const emit = (event, fields = {}, at = mono()) =>
+  process.stdout.write(`@@llem ${JSON.stringify({ v: 1, t_mono_ns: at.toString(), event, ...fields })}\n`);
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 function writeAtomic(path, text) {
@@ -31,9 +32,18 @@ function fail(message) {
 
 const stats = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null);
+  const at = (q) =>
+    sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null;
   const mean = sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : null;
-  return { count: sorted.length, mean, p50: at(0.5), p90: at(0.9), p99: at(0.99), min: sorted[0] ?? null, max: sorted.at(-1) ?? null };
+  return {
+    count: sorted.length,
+    mean,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    min: sorted[0] ?? null,
+    max: sorted.at(-1) ?? null,
+  };
 };
 
 emit('loaded', { load_seconds: 0 });
@@ -41,7 +51,7 @@ if (echo.fail_at === 'load') fail(echo.fail_message);
 emit('warmup-done', { prompts: 0 });
 const startNs = mono();
 const startUtc = new Date().toISOString();
-emit('window-start');
+emit('window-start', {}, startNs);
 const e2e = [];
 for (let i = 0; i < config.n; i++) {
   const t0 = mono();
@@ -55,7 +65,7 @@ for (let i = 0; i < config.n; i++) {
 }
 if (echo.fail_at === 'window') fail(echo.fail_message);
 const endNs = mono();
-emit('window-end');
+emit('window-end', {}, endNs);
 const duration = Number(endNs - startNs) / 1e9;
 const output = config.n * echo.output_tokens_per_request;
 const input = config.n * echo.input_tokens_per_request;
@@ -65,12 +75,28 @@ const result = {
   backend: 'echo',
   backend_version: '0.1.0',
   model: config.model,
-  window: { start_mono_ns: startNs.toString(), end_mono_ns: endNs.toString(), start_utc: startUtc, end_utc: new Date().toISOString(), duration_s: duration },
+  window: {
+    start_mono_ns: startNs.toString(),
+    end_mono_ns: endNs.toString(),
+    start_utc: startUtc,
+    end_utc: new Date().toISOString(),
+    duration_s: duration,
+  },
   requests: config.n,
   batches: config.n,
   tokens: { input, output, total: input + output },
-  throughput: { output_tokens_per_s: perSecond(output), total_tokens_per_s: perSecond(input + output), requests_per_s: perSecond(config.n) },
-  latency: { ttft_ms: stats(e2e), itl_ms: stats([]), tpot_ms: stats([]), e2e_ms: stats(e2e), method: 'echo: whole request timed, tokens synthetic' },
+  throughput: {
+    output_tokens_per_s: perSecond(output),
+    total_tokens_per_s: perSecond(input + output),
+    requests_per_s: perSecond(config.n),
+  },
+  latency: {
+    ttft_ms: stats(e2e),
+    itl_ms: stats([]),
+    tpot_ms: stats([]),
+    e2e_ms: stats(e2e),
+    method: 'echo: whole request timed, tokens synthetic',
+  },
   warmup: null,
   memory: null,
   flops: null,

@@ -36,10 +36,14 @@ export function createEchoBackend(): BackendPlugin<EchoConfig> {
     configSchema: EchoConfigSchema,
     supportedPrecisions: ['fp32', 'fp16', 'bf16'],
     supportedLaunchModes: ['local'],
-    estimateSeconds: (config) => 0.1 + config.n * ((config.echo as EchoConfig | undefined)?.seconds_per_request ?? 0),
+    estimateSeconds: (config) =>
+      0.1 + config.n * ((config.echo as EchoConfig | undefined)?.seconds_per_request ?? 0),
 
     async prepare(ctx: BackendContext): Promise<LaunchPlan> {
-      if (ctx.launch !== 'local') throw new BackendError(`The echo backend runs locally only (asked: ${ctx.launch}).`, { fix: 'Use --runner local.' });
+      if (ctx.launch !== 'local')
+        throw new BackendError(`The echo backend runs locally only (asked: ${ctx.launch}).`, {
+          fix: 'Use --runner local.',
+        });
       const payload = { experiment_id: ctx.experimentId, config_hash: ctx.configHash, config: ctx.config };
       return {
         files: [{ path: CONFIG_FILE, content: JSON.stringify(payload) }],
@@ -58,7 +62,10 @@ export function createEchoBackend(): BackendPlugin<EchoConfig> {
       if (ctx.outcome.kind !== 'exited' || ctx.outcome.exitCode !== 0) {
         const reason = await readFile(join(ctx.workDir, 'error.json'), 'utf8')
           .then((text) => (JSON.parse(text) as { message: string }).message)
-          .catch(() => ctx.stderrTail.at(-1) ?? `${ctx.outcome.kind} ${ctx.outcome.exitCode ?? ctx.outcome.signal}`);
+          .catch(
+            () =>
+              ctx.stderrTail.at(-1) ?? `${ctx.outcome.kind} ${ctx.outcome.exitCode ?? ctx.outcome.signal}`,
+          );
         throw new BackendError(`echo workload failed: ${reason}`);
       }
       const text = await readFile(join(ctx.workDir, 'workload-result.json'), 'utf8');
