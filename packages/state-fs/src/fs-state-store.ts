@@ -24,7 +24,7 @@ import {
   writeFileAtomic,
 } from '@llem/core';
 import { HashIndex } from './hash-index.js';
-import { acquireLockFile } from './lock-file.js';
+import { acquireLockFile, sweepDeadLockFiles } from './lock-file.js';
 
 export interface FsStateStoreOptions extends StateStoreEnvironment {
   /** Directory of the records (default: `defaultStateDir()`, i.e. `$LLEM_STATE_DIR` or the XDG state dir). */
@@ -73,6 +73,7 @@ export class FsStateStore implements StateStore {
     try {
       await mkdir(join(store.dir, '.index'), { recursive: true });
       await mkdir(store.locksDir, { recursive: true });
+      await sweepDeadLockFiles(store.locksDir, { isProcessAlive: store.alive, hostName: store.hostName });
     } catch (error) {
       throw new StateStoreError(
         `Cannot create the state directory ${store.dir}: ${(error as Error).message}`,

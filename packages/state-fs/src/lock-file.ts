@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateStoreError, TEMP_PREFIX } from '@llem/core';
 
@@ -15,6 +15,8 @@ interface LockOwner {
   host: string;
   token: string;
 }
+
+const ASIDE_PREFIX = `${TEMP_PREFIX}lock.`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -40,7 +42,7 @@ export async function acquireLockFile(path: string, options: LockFileOptions): P
     host: options.hostName,
     token: randomBytes(8).toString('hex'),
   };
-  const aside = join(dir, `${TEMP_PREFIX}lock.${owner.token}`);
+  const aside = join(dir, `${ASIDE_PREFIX}${owner.token}`);
   await writeFile(aside, JSON.stringify(owner));
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   let wait = 1;
@@ -87,4 +89,37 @@ async function breakStaleLock(path: string, dead: LockOwner): Promise<void> {
   const moved = await readOwner(grave);
   if (moved?.token !== dead.token) await link(grave, path).catch(() => {});
   await unlink(grave).catch(() => {});
+}
+
+/** An owner file nobody could read this long after it was written is debris (acquiring waits 10 s at most). */
+const UNREADABLE_DEBRIS_AGE_MS = 10 * 60_000;
+
+/**
+ * Removes owner files that writers killed mid-acquire left behind in `dir`: those whose process is
+ * gone on this host, and torn ones (killed while writing them) once they are old. A live writer's
+ * file is never touched. Returns how many were removed.
+ */
+export async function sweepDeadLockFiles(
+  dir: string,
+  options: Pick<LockFileOptions, 'isProcessAlive' | 'hostName'>,
+  now = Date.now(),
+): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(ASIDE_PREFIX)) continue;
+    const path = join(dir, name);
+    const owner = await readOwner(path);
+    const debris = owner
+      ? owner.host === options.hostName && !options.isProcessAlive(owner.pid)
+      : await stat(path).then(
+          (info) => now - info.mtimeMs > UNREADABLE_DEBRIS_AGE_MS,
+          () => false,
+        );
+    if (!debris) continue;
+    await unlink(path).then(
+      () => removed++,
+      () => {},
+    );
+  }
+  return removed;
 }

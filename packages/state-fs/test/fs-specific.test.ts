@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateStoreError, transition } from '@llem/core';
@@ -84,6 +84,26 @@ describe('FsStateStore specifics', () => {
     const reported: Error[] = [];
     expect(await store.list({}, { onCorrupt: (error) => reported.push(error) })).toEqual([state]);
     expect(reported.map((error) => error.constructor.name)).toEqual(['StateStoreError']);
+  });
+
+  it('on open, removes lock owner files left by writers that died on this host, and only those', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const locks = join(dir, '.locks');
+    const owner = (pid: number, host: string) => JSON.stringify({ pid, host, token: 't' });
+    await writeFile(join(locks, '.tmp-lock.dead'), owner(dead, hostname()));
+    await writeFile(join(locks, '.tmp-lock.live'), owner(process.pid, hostname()));
+    await writeFile(join(locks, '.tmp-lock.remote'), owner(dead, 'elsewhere'));
+    await writeFile(join(locks, '.tmp-lock.torn-new'), '{"pi');
+    await writeFile(join(locks, '.tmp-lock.torn-old'), '');
+    const old = new Date(Date.now() - 3_600_000);
+    await utimes(join(locks, '.tmp-lock.torn-old'), old, old);
+    const reopened = await createFsStateStore({ dir });
+    expect((await readdir(locks)).sort()).toEqual([
+      '.tmp-lock.live',
+      '.tmp-lock.remote',
+      '.tmp-lock.torn-new',
+    ]);
+    await reopened.close();
   });
 
   it('defaults to $LLEM_STATE_DIR', async () => {
