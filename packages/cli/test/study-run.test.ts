@@ -138,3 +138,36 @@ describe('llem run: a study end to end, interrupted and resumed', () => {
     expect(readFileSync(join(studyDir, 'report.html'), 'utf8')).toMatch(/<html/i);
   });
 });
+
+describe('llem run: a second Ctrl+C kills at once', () => {
+  const box = sandbox(inject('python'));
+  const path = box.write(
+    'one.yaml',
+    study.replace('  pytorch.batch_size: [1, 2]\n', '  pytorch.batch_size: [1]\n'),
+  );
+
+  it('exit 130 right away, no workload left; the next cleanup or run repairs the state', async () => {
+    const child = startLlem(['run', path, '--json'], box.env);
+    const result = finished(child);
+    await waitForLine(child, (r) => r.type === 'progress' && r.kind === 'step' && r.step === 'measuring');
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    const r = await result;
+    expect(r.code).toBe(130);
+    for (let i = 0; i < 40 && processesMentioning(box.dir).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(processesMentioning(box.dir)).toEqual([]);
+
+    // Whatever state the kill left is never "done"; cleanup marks a dead measuring run failed.
+    const cleanup = await llem(['cleanup', '--json'], box.env);
+    expect(cleanup.code).toBe(0);
+    const [state] = await states(box.env);
+    expect(state).toBeDefined();
+    expect(state!.phase === 'done' && !state!.failed).toBe(false);
+    if (state!.phase === 'measuring') expect(state!.failed).toBe(true);
+
+    const again = await llem(['run', path, '--json'], box.env);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await states(box.env))[0]).toMatchObject({ phase: 'done', failed: false });
+  });
+});
