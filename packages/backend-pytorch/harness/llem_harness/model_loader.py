@@ -18,7 +18,15 @@ log = logging.getLogger("llem_harness")
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 # pytorch-section keys the loader itself consumes; any other key goes to the generate call or is ignored.
-_FROM_PRETRAINED_KEYS = ("attn_implementation", "revision", "device_map", "max_memory", "low_cpu_mem_usage")
+_FROM_PRETRAINED_KEYS = ("attn_implementation", "revision", "device_map", "max_memory")
+
+
+def from_pretrained_kwargs(pt: dict[str, Any]) -> dict[str, Any]:
+    """The section's loader keys plus the user's `from_pretrained_kwargs:` (the only place for free
+    keys; the plugin's schema already refused ones that would fight a managed key)."""
+    kwargs: dict[str, Any] = {k: pt[k] for k in _FROM_PRETRAINED_KEYS if pt.get(k) is not None}
+    kwargs.update(pt.get("from_pretrained_kwargs") or {})
+    return kwargs
 
 
 @dataclass
@@ -105,7 +113,7 @@ def _load_pretrained(name: str, pt: dict[str, Any], dtype: torch.dtype, device: 
                      trust_remote_code: bool) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    kwargs: dict[str, Any] = {k: pt[k] for k in _FROM_PRETRAINED_KEYS if pt.get(k) is not None}
+    kwargs = from_pretrained_kwargs(pt)
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code,
                                                   revision=kwargs.get("revision"))
