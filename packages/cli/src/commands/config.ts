@@ -41,7 +41,10 @@ export function describeSettings(settings: Settings): Record<string, { value: un
     state_dir: settings.stateDir,
     results_dir: settings.resultsDir,
     runner: settings.runner,
-    python: settings.python,
+    python:
+      settings.python.value === null
+        ? { value: '(the venv `llem setup pytorch` creates)', source: 'default' }
+        : settings.python,
     user_config: {
       value: settings.userConfigPath,
       source: settings.userConfigLoaded ? 'loaded' : 'absent (built-in defaults)',

@@ -68,12 +68,22 @@ export async function runCommand(command: Command, out: Output): Promise<number>
   out.debug(`launch: ${reason}`);
   if (flags.dryRun) return printDryRun(plan, backends, settings, launch, out);
 
-  const firstEnabled = plan.experiments.find((e) => e.config.energy.enabled);
+  // One meter serves the whole run (the orchestrator takes one): built from the first experiment
+  // that measures energy. Say so when experiments disagree on how to sample.
+  const measured = plan.experiments.filter((e) => e.config.energy.enabled);
+  const first = measured[0]?.config;
+  const samplingOf = (c: NonNullable<typeof first>) => JSON.stringify([c.energy, c.gpus]);
+  if (first && measured.some((e) => samplingOf(e.config) !== samplingOf(first))) {
+    out.info(
+      `warning: the experiments differ in energy sampling settings or gpus; this run samples every experiment as '${measured[0]!.label}' does.`,
+    );
+  }
   const composition = await compose({
     settings,
     registry,
     backends,
-    energyConfig: firstEnabled?.config.energy,
+    energyConfig: first?.energy,
+    gpuIndices: first?.gpus ?? undefined,
   });
   const view = createView(out);
   const { installInterruptHandler } = await import('@llem/runner-node');

@@ -1,5 +1,6 @@
 import { ConfigError, didYouMean } from '@llem/core';
 import type { Output } from '../output.js';
+import { resolveSettings } from '../settings.js';
 
 const SETUPS = ['pytorch'] as const;
 
@@ -20,7 +21,10 @@ export async function setupCommand(backend: string, out: Output): Promise<number
     out.info(
       'Setting up the PyTorch harness environment (the first time downloads torch + transformers: a few minutes)...',
     );
+  // An explicit python (LLEM_PYTHON or the user config's defaults.python) is used as is.
+  const explicit = resolveSettings().python.value;
   const python = await ensureHarnessPython({
+    ...(explicit ? { env: { ...process.env, LLEM_PYTHON: explicit } } : {}),
     onProgress: (line) => (out.json ? out.record({ type: 'progress', line }) : out.info(`  ${line}`)),
   });
   const seconds = (Date.now() - started) / 1000;

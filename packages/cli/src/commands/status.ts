@@ -76,6 +76,7 @@ export async function statusCommand(flags: StatusFlags, out: Output): Promise<nu
     } else {
       const studyTable = new Table({
         head: ['study', 'experiments', 'done', 'failed', 'measuring', 'waiting', 'last update (UTC)'],
+        style: { head: [], border: [] },
       });
       for (const s of studies)
         studyTable.push([
@@ -91,6 +92,7 @@ export async function statusCommand(flags: StatusFlags, out: Output): Promise<nu
       const table = new Table({
         head: ['experiment', 'phase', 'failed', 'attempt', 'cycle', 'error'],
         wordWrap: true,
+        style: { head: [], border: [] },
         colWidths: [null, null, null, null, null, 50] as never,
       });
       for (const s of states) {
