@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExperimentResultSchema, ExperimentStateSchema, SeededRandom } from '@llem/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  echoStudy,
+  filesUnder,
+  finished,
+  llem,
+  sandbox,
+  sleep,
+  startLlem,
+  statusOf,
+  summaryOf,
+  survivors,
+} from './llem.js';
+
+/**
+ * Crash recovery: a study of 30 echo experiments is SIGKILLed at 50 seeded random moments and
+ * restarted each time; a final run completes it. Every experiment-cycle ends done exactly once,
+ * every state record and result file parses, and no process of the study is left.
+ */
+
+const KILLS = 50;
+const EXPERIMENTS = 30;
+const SEED = 20261128;
+
+describe.each(['fs', 'sqlite'] as const)('crash recovery (%s store)', (store) => {
+  const box = sandbox(store);
+  afterAll(() => box.remove());
+  const study = box.write('study.yaml', echoStudy('crash', EXPERIMENTS, 0.03));
+
+  it(`survives ${KILLS} SIGKILLs at random moments and finishes every experiment once`, async () => {
+    const random = new SeededRandom(SEED + (store === 'fs' ? 0 : 1));
+    const kills: number[] = [];
+    for (let i = 0; i < KILLS; i++) {
+      const child = startLlem(['run', study, '--json'], box.env);
+      const done = finished(child);
+      // Start-up takes ~0.3-0.5 s; each experiment ~0.15 s: moments spread over both.
+      const delay = random.nextBelow(900);
+      await sleep(delay);
+      child.kill('SIGKILL');
+      const result = await done;
+      if (result.signal === 'SIGKILL') kills.push(delay);
+      else expect(result.code, result.stderr).toBe(0); // it finished before the kill
+    }
+    expect(kills.length).toBeGreaterThan(KILLS / 2);
+
+    const final = await llem(['run', study, '--json'], box.env);
+    expect(final.code, final.stderr).toBe(0);
+    const summary = summaryOf(final.stdout);
+    expect(summary.counts.total).toBe(EXPERIMENTS);
+    expect(summary.counts.done! + summary.counts.reused!).toBe(EXPERIMENTS);
+    expect(summary.counts.failed).toBe(0);
+
+    // Each experiment-cycle has one state, done and not failed, whose result file parses and matches.
+    const { experiments, corrupt } = await statusOf(box.env);
+    expect(corrupt).toEqual([]);
+    expect(experiments).toHaveLength(EXPERIMENTS);
+    expect(new Set(experiments.map((e) => e.experimentId)).size).toBe(EXPERIMENTS);
+    for (const state of experiments) expect(state).toMatchObject({ phase: 'done', failed: false });
+    const resultFiles = filesUnder(box.resultsDir).filter((f) => /(^|\/)result\.json$/.test(f));
+    expect(resultFiles).toHaveLength(EXPERIMENTS);
+    const byId = new Map(experiments.map((e) => [e.experimentId, e]));
+    for (const file of resultFiles) {
+      const result = ExperimentResultSchema.parse(
+        JSON.parse(readFileSync(join(box.resultsDir, file), 'utf8')),
+      );
+      expect(byId.get(result.experiment_id)?.attempt).toBe(result.attempt);
+    }
+    if (store === 'fs') {
+      const records = filesUnder(box.stateDir).filter((f) => /^[^/.][^/]*\.json$/.test(f));
+      expect(records).toHaveLength(EXPERIMENTS);
+      for (const record of records)
+        ExperimentStateSchema.parse(JSON.parse(readFileSync(join(box.stateDir, record), 'utf8')));
+    }
+    expect(await survivors(box.dir)).toEqual([]);
+  });
+});
