@@ -1,6 +1,13 @@
 #!/usr/bin/env node
 // reflect-metadata must be loaded before any decorated class (tsyringe) is defined.
 import 'reflect-metadata';
-import { main } from './main.js';
+import { cliVersion } from './version.js';
 
-process.exitCode = await main(process.argv);
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  // The fast path: not even the command parser is loaded.
+  process.stdout.write(`llem ${cliVersion()}\n`);
+} else {
+  const { main } = await import('./main.js');
+  process.exitCode = await main(process.argv);
+}

@@ -1,19 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Output, printError } from './output.js';
+import { cliVersion } from './version.js';
+
+export { cliVersion };
 
 /**
  * The `llem` command tree. Only commander and this file load at start-up: every command's
  * implementation (and with it core, zod, the stores, the backends) is imported inside its
  * action, so `llem --version` and `llem config validate` start fast.
  */
-
-export function cliVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return manifest.version;
-}
 
 const positiveInt = (flag: string) => (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) < 1)
