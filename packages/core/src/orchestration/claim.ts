@@ -6,6 +6,7 @@ import {
   type ExperimentState,
   isComplete,
   markFailed,
+  type SchedulerJob,
   withOwner,
 } from '../state/experiment-state.js';
 import { isProcessAlive, type StaleVerdict, staleVerdict } from '../state/liveness.js';
@@ -43,6 +44,11 @@ export interface ClaimRequest {
   forceSince?: string;
   /** Lone experiments: a completed state with the same hash under another id counts as done. */
   reuseByHash: boolean;
+  /**
+   * The scheduler job this process runs in (`llem exec` inside a Slurm job). An unfinished state
+   * submitted as exactly this job is taken over by it: the submitter claimed it for this job.
+   */
+  schedulerJob?: SchedulerJob | null;
 }
 
 export type Claim =
@@ -72,6 +78,14 @@ export async function claimRun(store: StateStore, request: ClaimRequest, clock: 
     return own(store, { ...created, attempt: 1 }, null, null, clock);
   }
   if (isComplete(existing) && !forces(request, existing)) return { kind: 'reused', state: existing };
+  if (
+    request.schedulerJob &&
+    existing.phase === 'initialising' &&
+    !existing.failed &&
+    existing.scheduler?.name === request.schedulerJob.name &&
+    existing.scheduler.jobId === request.schedulerJob.jobId
+  )
+    return own(store, existing, null, null, clock);
 
   let staleReason: string | null = null;
   if (!existing.failed && existing.phase !== 'done') {

@@ -28,6 +28,7 @@ import {
   type ExperimentState,
   type FailureKind,
   markFailed,
+  type SchedulerJob,
   transition,
   withProcess,
 } from '../state/experiment-state.js';
@@ -60,6 +61,8 @@ export interface RunRequest {
   gapBeforeS?: number | null;
   /** Overrides the launch mode chosen from `config.runner` and the backend. */
   launch?: LaunchMode;
+  /** The scheduler job this process runs in; it takes over the state submitted as that job. */
+  schedulerJob?: SchedulerJob | null;
 }
 
 export type RunStatus = 'done' | 'reused' | 'failed' | 'busy';
@@ -143,6 +146,7 @@ export class ExperimentOrchestrator {
         force: request.force ?? false,
         forceSince: request.forceSince ?? isoUtc(this.clock.now()),
         reuseByHash: request.reuseByHash ?? false,
+        schedulerJob: request.schedulerJob ?? null,
       },
       this.clock,
     );

@@ -204,16 +204,7 @@ export class StudyRunner {
       }
     }
 
-    const counts = {
-      total: entries.length,
-      done: 0,
-      reused: 0,
-      failed: 0,
-      busy: 0,
-      interrupted: 0,
-      'not-run': 0,
-    } as StudySummary['counts'];
-    for (const entry of entries) counts[entry.status] += 1;
+    const counts = countRunStatuses(entries);
     const summary: StudySummary = {
       kind: plan.kind,
       studyId: plan.studyId,
@@ -229,7 +220,7 @@ export class StudyRunner {
       tableFiles,
       warnings,
     };
-    if (plan.kind === 'study') await this.writeSummary(studyDir, plan, summary);
+    if (plan.kind === 'study') await writeStudySummary(studyDir, plan, summary);
     return summary;
   }
 
@@ -308,30 +299,50 @@ export class StudyRunner {
       await interruptibleSleep(cooldown.poll_seconds * 1000, signal);
     }
   }
+}
 
-  private async writeSummary(studyDir: string, plan: StudyPlan, summary: StudySummary): Promise<void> {
-    const document = {
-      schema: 'llem.study/1',
-      source: plan.source,
-      cycles: plan.cycles,
-      order: plan.order,
-      shuffle_seed: plan.shuffleSeed,
-      gaps: plan.gaps,
-      experiments: plan.experiments.map((e) => ({
-        index: e.index,
-        origin: e.origin,
-        label: e.label,
-        config_hash: e.configHash,
-        assignments: e.assignments,
-      })),
-      summary,
-    };
-    try {
-      await writeFileAtomic(join(studyDir, STUDY_SUMMARY_FILE), `${JSON.stringify(document, null, 2)}\n`);
-    } catch (error) {
-      summary.warnings.push(
-        `${STUDY_SUMMARY_FILE} not written: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
+/** Counts the runs of a study by status. */
+export function countRunStatuses(entries: readonly StudyRunEntry[]): StudySummary['counts'] {
+  const counts = {
+    total: entries.length,
+    done: 0,
+    reused: 0,
+    failed: 0,
+    busy: 0,
+    interrupted: 0,
+    'not-run': 0,
+  } as StudySummary['counts'];
+  for (const entry of entries) counts[entry.status] += 1;
+  return counts;
+}
+
+/** Writes `<studyDir>/study.json` (the plan and its summary); a failure becomes a summary warning. */
+export async function writeStudySummary(
+  studyDir: string,
+  plan: StudyPlan,
+  summary: StudySummary,
+): Promise<void> {
+  const document = {
+    schema: 'llem.study/1',
+    source: plan.source,
+    cycles: plan.cycles,
+    order: plan.order,
+    shuffle_seed: plan.shuffleSeed,
+    gaps: plan.gaps,
+    experiments: plan.experiments.map((e) => ({
+      index: e.index,
+      origin: e.origin,
+      label: e.label,
+      config_hash: e.configHash,
+      assignments: e.assignments,
+    })),
+    summary,
+  };
+  try {
+    await writeFileAtomic(join(studyDir, STUDY_SUMMARY_FILE), `${JSON.stringify(document, null, 2)}\n`);
+  } catch (error) {
+    summary.warnings.push(
+      `${STUDY_SUMMARY_FILE} not written: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }

@@ -13,6 +13,13 @@ const isoUtcString = z.iso.datetime({ offset: false, precision: -1 }).or(z.iso.d
 export const FAILURE_KINDS = ['error', 'interrupted', 'timeout', 'stale'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
+/** A job of a batch scheduler (Slurm, ...) that runs an attempt. */
+export const SchedulerJobSchema = z.strictObject({
+  name: z.string().min(1),
+  jobId: z.string().min(1),
+});
+export type SchedulerJob = z.infer<typeof SchedulerJobSchema>;
+
 export const ExperimentStateSchema = z.strictObject({
   schemaVersion: z.literal(STATE_SCHEMA_VERSION),
   experimentId: z.string().min(1),
@@ -42,6 +49,12 @@ export const ExperimentStateSchema = z.strictObject({
   cycle: z.number().int().nonnegative().nullable(),
   /** Bumped by every save; a store refuses to overwrite a newer revision. */
   revision: z.number().int().nonnegative(),
+  /**
+   * The batch-scheduler job that runs this attempt (e.g. `{ name: 'slurm', jobId: '42' }`), set
+   * when it was submitted. While it is set on an unfinished state, the scheduler, not a pid,
+   * says whether the attempt is alive. Null for local runs and in older records.
+   */
+  scheduler: SchedulerJobSchema.nullable().default(null),
 });
 
 export type ExperimentState = z.infer<typeof ExperimentStateSchema>;
@@ -76,6 +89,7 @@ export function createState(
     studyId: options.studyId ?? null,
     cycle: options.cycle ?? null,
     revision: 0,
+    scheduler: null,
   };
 }
 
@@ -137,6 +151,15 @@ export function withOwner(
   host: string = hostname(),
 ): ExperimentState {
   return { ...state, ownerPid: pid, hostName: host, lastUpdated: isoUtc(clock.now()) };
+}
+
+/** Records the scheduler job submitted to run this attempt. */
+export function withSchedulerJob(
+  state: ExperimentState,
+  job: SchedulerJob | null,
+  clock: Clock = systemClock,
+): ExperimentState {
+  return { ...state, scheduler: job, lastUpdated: isoUtc(clock.now()) };
 }
 
 /** A state is finished when it is done and not failed: nothing left to measure. */

@@ -13,6 +13,7 @@ import {
   transition,
   withOwner,
   withProcess,
+  withSchedulerJob,
 } from '../../src/index.js';
 import { JsonFileTestStore } from './helpers/json-file-store.js';
 
@@ -88,5 +89,57 @@ describe('claimRun on a real store', () => {
     ]);
     expect(claims.map((c) => c.kind).sort()).toEqual(['busy', 'claimed']);
     expect(await store.load('exp')).toMatchObject({ attempt: 1, ownerPid: process.pid });
+  });
+});
+
+describe('claimRun from inside a scheduler job', () => {
+  const request = {
+    experimentId: 'exp',
+    configHash: 'aaaaaaaaaaaaaaaa',
+    studyId: null,
+    cycle: null,
+    force: false,
+    reuseByHash: false,
+  };
+
+  it('takes over the state the submitter claimed for exactly this job, keeping its attempt', async () => {
+    const store = new JsonFileTestStore(await mkdtemp(join(tmpdir(), 'llem-claim-')));
+    // The submitter (a live process: this one's parent) claimed it and recorded job 42.
+    const submitted = await claimRun(store, request, systemClock);
+    if (submitted.kind !== 'claimed') throw new Error('submitter did not claim');
+    await store.save(
+      withSchedulerJob(withOwner(submitted.state, process.ppid, systemClock), { name: 'slurm', jobId: '42' }),
+    );
+    expect(await claimRun(store, request, systemClock)).toMatchObject({ kind: 'busy' });
+    const other = await claimRun(
+      store,
+      { ...request, schedulerJob: { name: 'slurm', jobId: '43' } },
+      systemClock,
+    );
+    expect(other.kind).toBe('busy');
+    const job = await claimRun(
+      store,
+      { ...request, schedulerJob: { name: 'slurm', jobId: '42' } },
+      systemClock,
+    );
+    expect(job.kind).toBe('claimed');
+    expect(await store.load('exp')).toMatchObject({
+      attempt: 1,
+      ownerPid: process.pid,
+      scheduler: { name: 'slurm', jobId: '42' },
+    });
+  });
+
+  it('does not take over a state that is already failed', async () => {
+    const store = new JsonFileTestStore(await mkdtemp(join(tmpdir(), 'llem-claim-')));
+    const created = await store.create('exp', 'aaaaaaaaaaaaaaaa');
+    await store.save(markFailed(withSchedulerJob(created, { name: 'slurm', jobId: '7' }), 'cancelled'));
+    const claim = await claimRun(
+      store,
+      { ...request, schedulerJob: { name: 'slurm', jobId: '7' } },
+      systemClock,
+    );
+    // A failed run is retried as a new attempt, not resumed.
+    expect(claim).toMatchObject({ kind: 'claimed', state: { attempt: 1, scheduler: null } });
   });
 });

@@ -1,0 +1,59 @@
+import {
+  ConfigError,
+  createOrchestration,
+  type OrchestrationParts,
+  type ProgressListener,
+  type RunReport,
+  resolveExperimentConfig,
+} from '@llem/core';
+import { type ExecFile, execIndex, slurmJobFromEnv } from './exec-file.js';
+
+export interface ExecuteOptions {
+  /** Run `runs[index]`; default: the array task id. */
+  index?: number;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * `llem exec` on a compute node: measures one experiment-cycle of an exec file exactly as a local
+ * run would (same orchestrator, local runner, energy meter), taking over the state the submitter
+ * claimed for this very Slurm job. Returns the orchestrator's report; throws InterruptedError
+ * when stopped (scancel sends SIGTERM).
+ */
+export async function executeFromFile(
+  file: ExecFile,
+  parts: OrchestrationParts,
+  options: ExecuteOptions = {},
+): Promise<RunReport> {
+  const run = file.runs[execIndex(file, options.index, options.env)]!;
+  // Re-validate with this node's backends: a different llem or plugin version must not measure.
+  const { config, configHash } = resolveExperimentConfig(run.config, { backends: parts.backends });
+  if (configHash !== run.configHash) {
+    throw new ConfigError(
+      `llem exec: ${run.experimentId}: the config hashes to ${configHash} here, not ${run.configHash} as on the submit host.`,
+      { fix: 'Install the same llem and backend versions on the submit host and the compute nodes.' },
+    );
+  }
+  const { orchestrator } = createOrchestration(parts);
+  return orchestrator.run({
+    config,
+    configHash,
+    experimentId: run.experimentId,
+    studyId: file.studyId,
+    cycle: run.cycle,
+    outputDir: file.outputDir,
+    resultDirName: run.resultDirName,
+    reuseByHash: false,
+    signal: options.signal,
+    onProgress: options.onProgress,
+    launch: file.launch ?? undefined,
+    schedulerJob: slurmJobFromEnv(options.env),
+  });
+}
+
+/** Exit code of `llem exec` for a report: 0 done/reused, 1 failed or busy. */
+export function execExitCode(report: RunReport): number {
+  return report.status === 'done' || report.status === 'reused' ? 0 : 1;
+}

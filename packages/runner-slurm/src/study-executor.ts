@@ -1,0 +1,440 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type Clock,
+  claimRun,
+  countRunStatuses,
+  type ExperimentResult,
+  ExperimentResultSchema,
+  type ExperimentState,
+  emitProgress,
+  forces,
+  interruptibleSleep,
+  isComplete,
+  isoUtc,
+  type LaunchMode,
+  markFailed,
+  type PlannedRun,
+  type ProgressListener,
+  RESULT_FILE_NAME,
+  type RunStep,
+  StateConflictError,
+  type StateStore,
+  type StudyPlan,
+  type StudyRunEntry,
+  type StudySummary,
+  studyDirFor,
+  systemClock,
+  withSchedulerJob,
+  writeStudySummary,
+  writeStudyTable,
+} from '@llem/core';
+import { type ExecFile, type ExecRun, writeExecFile } from './exec-file.js';
+import { batchScript, type SlurmJobShape, sbatchOptions } from './job-shape.js';
+import { assertSharedFilesystemSafe } from './shared-store.js';
+import { isActiveState, SlurmCommands, type SlurmJobInfo } from './slurm-commands.js';
+
+export interface SlurmStudyOptions {
+  store: StateStore;
+  /** The store's name and directory, as `llem exec` on a compute node opens it. */
+  storeLocation: { name: string; dir: string };
+  /** Results root: the study writes into `<resultsDir>/<study-id>/`. Must be on the shared filesystem. */
+  resultsDir: string;
+  shape: SlurmJobShape;
+  /** The argv that starts llem on a compute node, e.g. `['llem']`. `exec <file> --index i` follows. */
+  llemCommand: readonly string[];
+  /** Plugin modules the jobs load (absolute paths or package names). */
+  plugins?: readonly string[];
+  force?: boolean;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  launch?: LaunchMode;
+  writeTable?: boolean;
+  commands?: SlurmCommands;
+  clock?: Clock;
+  /** After Ctrl+C: how long cancelled jobs get before SIGKILL, and how long to wait for them at all. */
+  cancelGraceMs?: number;
+  cancelTimeoutMs?: number;
+}
+
+/** Where the submitter keeps exec files, the batch script and the jobs' output (under the study dir). */
+export const SLURM_DIR_NAME = '.llem-slurm';
+
+interface Tracked {
+  run: PlannedRun;
+  entry: StudyRunEntry;
+  jobId: string;
+  lastState: string | null;
+  t0: number;
+}
+
+/**
+ * Runs a study on Slurm: every experiment-cycle that is not done becomes a job running
+ * `llem exec`, followed with squeue (and sacct) until it ends. Rerunning resubmits only what is
+ * not done and adopts jobs that are still queued or running. Ctrl+C (the signal) cancels the
+ * study's jobs and waits until Slurm shows them gone. Never throws for a failed run.
+ */
+export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOptions): Promise<StudySummary> {
+  const { store, shape, signal, onProgress } = options;
+  const clock = options.clock ?? systemClock;
+  const slurm = options.commands ?? new SlurmCommands();
+  assertSharedFilesystemSafe(options.storeLocation.name, store);
+  const studyDir = studyDirFor(options.resultsDir, plan.studyId);
+  const slurmDir = join(studyDir, SLURM_DIR_NAME);
+  await mkdir(slurmDir, { recursive: true });
+  const startedUtc = isoUtc(clock.now());
+  const warnings: string[] = [];
+  const step = (run: PlannedRun, name: RunStep, detail?: string) =>
+    emitProgress(onProgress, { type: 'step', experimentId: run.experimentId, step: name, detail });
+  const entries: StudyRunEntry[] = plan.runs.map((run) => ({
+    position: run.position,
+    experimentId: run.experimentId,
+    configHash: run.configHash,
+    cycle: run.cycle,
+    label: plan.experiments[run.experimentIndex]!.label,
+    status: 'not-run',
+    attempt: null,
+    resultPath: null,
+    error: null,
+    gapBeforeS: null,
+    durationS: null,
+  }));
+  const results: ExperimentResult[] = [];
+  const tracked = new Map<string, Tracked>();
+  const track = (run: PlannedRun, jobId: string) => {
+    tracked.set(run.experimentId, {
+      run,
+      entry: entries[run.position]!,
+      jobId,
+      lastState: null,
+      t0: Date.now(),
+    });
+    emitProgress(onProgress, {
+      type: 'run-start',
+      experimentId: run.experimentId,
+      position: run.position,
+      total: plan.runs.length,
+      label: entries[run.position]!.label,
+      cycle: run.cycle,
+    });
+  };
+
+  // 1. What is done, what is still in Slurm's hands, what must be submitted.
+  const states = await Promise.all(plan.runs.map((run) => store.load(run.experimentId)));
+  const recorded = states.flatMap((s) => (s && inSlurm(s) ? [s.scheduler!.jobId] : []));
+  const queue = await slurm.squeue(recorded);
+  const toSubmit: PlannedRun[] = [];
+  for (const run of plan.runs) {
+    const state = states[run.position];
+    const entry = entries[run.position]!;
+    if (
+      state &&
+      isComplete(state) &&
+      !forces({ force: options.force ?? false, forceSince: startedUtc }, state)
+    ) {
+      const resultPath = join(studyDir, run.resultDirName, RESULT_FILE_NAME);
+      const result = await readResult(resultPath);
+      if (result) results.push(result);
+      Object.assign(entry, {
+        status: 'reused',
+        attempt: state.attempt,
+        resultPath: result ? resultPath : null,
+      });
+      step(run, 'reused', result ? resultPath : undefined);
+    } else if (state && inSlurm(state)) {
+      // Submitted by an earlier `llem run`: never resubmitted while Slurm still has it.
+      const job = findJob(queue, state.scheduler!.jobId);
+      track(run, state.scheduler!.jobId);
+      step(run, 'launching', `following Slurm job ${state.scheduler!.jobId}${job ? ` (${job.state})` : ''}`);
+    } else toSubmit.push(run);
+  }
+
+  // 2. Claim and submit (held, so no job starts before its id is recorded), then release.
+  if (toSubmit.length > 0 && !signal?.aborted) {
+    const claimed: { run: PlannedRun; state: ExperimentState }[] = [];
+    for (const run of toSubmit) {
+      const claim = await claimRun(
+        store,
+        {
+          experimentId: run.experimentId,
+          configHash: run.configHash,
+          studyId: plan.studyId,
+          cycle: run.cycle,
+          force: options.force ?? false,
+          forceSince: startedUtc,
+          reuseByHash: plan.kind === 'experiment',
+        },
+        clock,
+      );
+      const entry = entries[run.position]!;
+      if (claim.kind === 'busy') {
+        Object.assign(entry, { status: 'busy', error: claim.reason, attempt: claim.state?.attempt ?? null });
+        step(run, 'busy', claim.reason);
+      } else if (claim.kind === 'reused') {
+        Object.assign(entry, { status: 'reused', attempt: claim.state.attempt });
+        step(run, 'reused');
+      } else claimed.push({ run, state: claim.state });
+    }
+    const submitted = await submit(plan, claimed, { ...options, slurm, slurmDir, studyDir, clock });
+    for (const { run, jobId, error } of submitted) {
+      if (jobId) {
+        track(run, jobId);
+        step(run, 'launching', `Slurm job ${jobId} submitted`);
+      } else {
+        Object.assign(entries[run.position]!, { status: 'failed', error });
+        step(run, 'failed', error ?? undefined);
+      }
+    }
+  }
+
+  // 3. Follow until every job has ended; Ctrl+C cancels them all.
+  let interrupted = signal?.aborted ?? false;
+  const pollMs = shape.poll_seconds * 1000;
+  while (tracked.size > 0 && !interrupted) {
+    const ids = [...tracked.values()].map((t) => t.jobId);
+    const now = await slurm.squeue(ids);
+    const ended: [Tracked, SlurmJobInfo | null][] = [];
+    for (const t of tracked.values()) {
+      const job = findJob(now, t.jobId) ?? null;
+      if (job && isActiveState(job.state)) {
+        if (job.state !== t.lastState && job.state === 'RUNNING') {
+          t.t0 = Date.now();
+          step(t.run, 'measuring', `Slurm job ${t.jobId} running`);
+        }
+        t.lastState = job.state;
+      } else ended.push([t, job]);
+    }
+    const vanished = ended.filter(([, job]) => job === null).map(([t]) => t.jobId);
+    const accounted = await slurm.sacct(vanished);
+    for (const [t, job] of ended) {
+      const outcome = await settle(t, job ?? accounted.get(t.jobId) ?? null, { store, clock, studyDir });
+      Object.assign(t.entry, outcome.fields, { durationS: (Date.now() - t.t0) / 1000 });
+      if (outcome.result) results.push(outcome.result);
+      step(t.run, t.entry.status as RunStep, (t.entry.resultPath ?? t.entry.error) || undefined);
+      tracked.delete(t.run.experimentId);
+    }
+    if (tracked.size > 0) await interruptibleSleep(pollMs, signal);
+    interrupted = signal?.aborted ?? false;
+  }
+
+  if (interrupted) {
+    const ids = [...tracked.values()].map((t) => t.jobId);
+    const left = await slurm.cancel(ids, {
+      graceMs: options.cancelGraceMs ?? 10_000,
+      timeoutMs: options.cancelTimeoutMs ?? 60_000,
+    });
+    if (left.length > 0) warnings.push(`Slurm jobs still active after scancel: ${left.join(', ')}`);
+    for (const t of tracked.values()) {
+      const state = await recordFailure(
+        store,
+        t.run.experimentId,
+        `interrupted: Slurm job ${t.jobId} cancelled`,
+        'interrupted',
+        clock,
+      );
+      Object.assign(t.entry, {
+        status: state && isComplete(state) ? 'done' : 'interrupted',
+        error: state && isComplete(state) ? null : 'interrupted',
+        attempt: state?.attempt ?? null,
+      });
+      step(t.run, 'interrupted');
+    }
+  }
+
+  let tableFiles: Record<string, string> | null = null;
+  if (plan.kind === 'study' && (options.writeTable ?? true) && results.length > 0) {
+    try {
+      tableFiles = await writeStudyTable(studyDir, results);
+    } catch (error) {
+      warnings.push(`study table not written: ${(error as Error).message}`);
+    }
+  }
+  const summary: StudySummary = {
+    kind: plan.kind,
+    studyId: plan.studyId,
+    name: plan.name,
+    designHash: plan.designHash,
+    studyDir,
+    startedUtc,
+    finishedUtc: isoUtc(clock.now()),
+    interrupted,
+    counts: countRunStatuses(entries),
+    runs: entries,
+    duplicates: plan.duplicates,
+    tableFiles,
+    warnings,
+  };
+  if (plan.kind === 'study') await writeStudySummary(studyDir, plan, summary);
+  return summary;
+}
+
+/** An unfinished state submitted to Slurm: Slurm says whether it is alive. */
+function inSlurm(state: ExperimentState): boolean {
+  return state.scheduler?.name === 'slurm' && !state.failed && state.phase !== 'done';
+}
+
+function findJob(queue: Map<string, SlurmJobInfo>, id: string): SlurmJobInfo | undefined {
+  return queue.get(id);
+}
+
+interface SubmitContext extends SlurmStudyOptions {
+  slurm: SlurmCommands;
+  slurmDir: string;
+  studyDir: string;
+  clock: Clock;
+}
+
+/** Submits the claimed runs held, records each job id on its state, then releases them. */
+async function submit(
+  plan: StudyPlan,
+  claimed: readonly { run: PlannedRun; state: ExperimentState }[],
+  ctx: SubmitContext,
+): Promise<{ run: PlannedRun; jobId: string | null; error: string | null }[]> {
+  if (claimed.length === 0) return [];
+  const stamp = `${isoUtc(ctx.clock.now()).replace(/[:.]/g, '-')}-${process.pid}`;
+  const execPath = join(ctx.slurmDir, `exec-${stamp}.json`);
+  const scriptPath = join(ctx.slurmDir, `job-${stamp}.sh`);
+  const execFile: ExecFile = {
+    schema: 'llem.slurm-exec/1',
+    studyId: plan.studyId,
+    outputDir: ctx.studyDir,
+    store: ctx.storeLocation,
+    launch: ctx.launch ?? null,
+    plugins: [...(ctx.plugins ?? [])],
+    runs: claimed.map(
+      ({ run }): ExecRun => ({
+        experimentId: run.experimentId,
+        configHash: run.configHash,
+        cycle: run.cycle,
+        resultDirName: run.resultDirName,
+        config: plan.experiments[run.experimentIndex]!.config,
+      }),
+    ),
+  };
+  await writeExecFile(execPath, execFile);
+  await writeFile(scriptPath, batchScript(ctx.shape), { mode: 0o755 });
+  const name = `llem-${(plan.studyId ?? claimed[0]!.run.experimentId).slice(0, 40)}`;
+  const common = ['--hold', `--job-name=${name}`, ...sbatchOptions(ctx.shape)];
+  const command = [...ctx.llemCommand, 'exec', execPath];
+
+  const jobs: { run: PlannedRun; state: ExperimentState; jobId: string | null; error: string | null }[] = [];
+  if (ctx.shape.array) {
+    const limit = ctx.shape.array_limit ? `%${ctx.shape.array_limit}` : '';
+    try {
+      const base = await ctx.slurm.sbatch([
+        ...common,
+        `--array=0-${claimed.length - 1}${limit}`,
+        `--output=${join(ctx.slurmDir, '%A_%a.out')}`,
+        scriptPath,
+        ...command,
+      ]);
+      for (const [i, c] of claimed.entries()) jobs.push({ ...c, jobId: `${base}_${i}`, error: null });
+    } catch (error) {
+      for (const c of claimed) jobs.push({ ...c, jobId: null, error: (error as Error).message });
+    }
+  } else {
+    for (const [i, c] of claimed.entries()) {
+      try {
+        const jobId = await ctx.slurm.sbatch([
+          ...common,
+          `--output=${join(ctx.slurmDir, '%j.out')}`,
+          scriptPath,
+          ...command,
+          '--index',
+          String(i),
+        ]);
+        jobs.push({ ...c, jobId, error: null });
+      } catch (error) {
+        jobs.push({ ...c, jobId: null, error: (error as Error).message });
+      }
+    }
+  }
+
+  const release: string[] = [];
+  for (const job of jobs) {
+    if (job.jobId) {
+      await ctx.store.save(withSchedulerJob(job.state, { name: 'slurm', jobId: job.jobId }, ctx.clock));
+      release.push(job.jobId);
+    } else {
+      await ctx.store.save(markFailed(job.state, job.error ?? 'not submitted', 'error', ctx.clock));
+    }
+  }
+  // An array is released as one job.
+  await ctx.slurm.release(ctx.shape.array ? [...new Set(release.map((id) => id.split('_')[0]!))] : release);
+  return jobs.map(({ run, jobId, error }) => ({ run, jobId, error }));
+}
+
+/** A job left the queue (or ended): what llem recorded decides; else Slurm's reason fails it. */
+async function settle(
+  t: Tracked,
+  job: SlurmJobInfo | null,
+  ctx: { store: StateStore; clock: Clock; studyDir: string },
+): Promise<{ fields: Partial<StudyRunEntry>; result: ExperimentResult | null }> {
+  const state = await ctx.store.load(t.run.experimentId);
+  if (state && isComplete(state)) {
+    const resultPath = join(ctx.studyDir, t.run.resultDirName, RESULT_FILE_NAME);
+    const result = await readResult(resultPath);
+    return {
+      fields: { status: 'done', attempt: state.attempt, resultPath: result ? resultPath : null, error: null },
+      result,
+    };
+  }
+  if (state?.failed)
+    return { fields: { status: 'failed', attempt: state.attempt, error: state.errorMessage }, result: null };
+  const output = await tailOf(join(ctx.studyDir, SLURM_DIR_NAME, `${t.jobId}.out`), 3);
+  const reason = slurmReason(t.jobId, job) + (output ? ` Job output ends: ${output}` : '');
+  const saved = await recordFailure(ctx.store, t.run.experimentId, reason, 'error', ctx.clock);
+  if (saved && isComplete(saved)) return settle(t, job, ctx);
+  return {
+    fields: { status: 'failed', attempt: saved?.attempt ?? null, error: saved?.errorMessage ?? reason },
+    result: null,
+  };
+}
+
+/** Why a job ended without llem finishing its experiment, in Slurm's words. */
+export function slurmReason(jobId: string, job: SlurmJobInfo | null): string {
+  if (!job)
+    return `Slurm job ${jobId} left the queue without llem recording a result (no accounting record says why).`;
+  const how =
+    job.signal !== null ? `signal ${job.signal}` : job.exitCode !== null ? `exit code ${job.exitCode}` : null;
+  return `Slurm job ${jobId} ended ${job.state}${job.reason ? ` (${job.reason})` : ''}${how ? `, ${how}` : ''} before llem recorded a result.`;
+}
+
+/** Marks an unfinished state failed (re-reading it once if the job wrote meanwhile). */
+async function recordFailure(
+  store: StateStore,
+  experimentId: string,
+  message: string,
+  kind: 'error' | 'interrupted',
+  clock: Clock,
+): Promise<ExperimentState | null> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const state = await store.load(experimentId);
+    if (!state || state.failed || state.phase === 'done') return state;
+    try {
+      return await store.save(markFailed(state, message, kind, clock));
+    } catch (error) {
+      if (!(error instanceof StateConflictError)) throw error;
+    }
+  }
+  return store.load(experimentId);
+}
+
+/** The last lines of a job's output file, joined with ' | ' (empty when it cannot be read). */
+async function tailOf(path: string, lines: number): Promise<string> {
+  try {
+    const text = await readFile(path, 'utf8');
+    return text.trim().split('\n').slice(-lines).join(' | ').slice(-600);
+  } catch {
+    return '';
+  }
+}
+
+async function readResult(path: string): Promise<ExperimentResult | null> {
+  try {
+    const parsed = ExperimentResultSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
