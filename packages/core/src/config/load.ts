@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parseDocument, parse as parseYamlValue } from 'yaml';
+import { isCollection, parseDocument, parse as parseYamlValue, visit } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { STUDY_KEYS } from './study.js';
 
@@ -93,7 +93,10 @@ export function parseConfigText(text: string, source: string, format: 'yaml' | '
   if (problem) {
     const pos = problem.linePos?.[0];
     const where = pos ? `${source}:${pos.line}:${pos.col}` : source;
-    const headline = problem.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    // The parser recurses: a document nested thousands deep overflows its stack.
+    const headline = /Maximum call stack/.test(problem.message)
+      ? 'the document is nested too deeply'
+      : problem.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     const fix =
       problem.code === 'DUPLICATE_KEY'
         ? 'Each key may appear once per mapping: remove or merge the repeated key.'
@@ -104,6 +107,7 @@ export function parseConfigText(text: string, source: string, format: 'yaml' | '
             : 'Fix the YAML at that line and column (check indentation, colons and brackets).';
     throw new ConfigError(`${where}: ${format === 'json' ? 'JSON' : 'YAML'} error: ${headline}`, { fix });
   }
+  assertPlainKeys(doc, text, source);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
@@ -128,6 +132,31 @@ export function parseConfigText(text: string, source: string, format: 'yaml' | '
   }
   assertPlainValues(value, source, []);
   return value;
+}
+
+/** A mapping or list used as a key (`? {a: 1}`) would be stringified, with a process warning. */
+function assertPlainKeys(doc: ReturnType<typeof parseDocument>, text: string, source: string): void {
+  let offset: number | undefined;
+  try {
+    visit(doc, {
+      Pair(_, pair) {
+        if (!isCollection(pair.key)) return undefined;
+        offset = pair.key.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+  } catch {
+    throw new ConfigError(`${source}: YAML error: the document is nested too deeply.`, {
+      fix: 'Configs are a few levels deep: remove the runaway nesting.',
+    });
+  }
+  if (offset !== undefined)
+    throw new ConfigError(
+      `${source}:${lineColumn(text, offset)}: YAML error: a key must be a plain value, not a mapping or list.`,
+      {
+        fix: 'Write `key: value` with a plain key (remove the "?" complex key).',
+      },
+    );
 }
 
 function assertJsonSyntax(text: string, source: string): void {
