@@ -145,7 +145,7 @@ export async function statusOf(
   env: NodeJS.ProcessEnv,
 ): Promise<{ experiments: StateRecord[]; corrupt: string[] }> {
   const r = await llem(['status', '--json'], env);
-  if (r.code !== 0) throw new Error(`llem status failed (${r.code}): ${r.stderr}`);
+  if (r.code !== 0) throw new Error(`llem status failed (${r.code}): ${r.stdout} ${r.stderr}`);
   return jsonLines(r.stdout)[0] as unknown as { experiments: StateRecord[]; corrupt: string[] };
 }
 
