@@ -1,4 +1,15 @@
 import { z } from 'zod';
+import { sanitizeExperimentId } from '../security/ids.js';
+
+/** An id is also a file and row name somewhere: the same rule as the stores' (no .., /, NUL, ...). */
+function isSafeExperimentId(id: string): boolean {
+  try {
+    sanitizeExperimentId(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The experiment config, as users write it in YAML (snake_case, like the original llem).
@@ -43,20 +54,38 @@ export const WarmupConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     n_warmup: z.number().int().min(1).default(5).describe('Warmup prompts (fixed mode)'),
-    convergence_detection: z.boolean().default(false).describe('Warm up until latency CV falls below cv_threshold'),
+    convergence_detection: z
+      .boolean()
+      .default(false)
+      .describe('Warm up until latency CV falls below cv_threshold'),
     cv_threshold: z.number().min(0.01).max(0.5).default(0.05),
     window_size: z.number().int().min(3).default(5),
     min_prompts: z.number().int().min(1).default(5),
     max_prompts: z.number().int().min(1).default(20),
-    thermal_floor_seconds: z.number().min(0).max(3600).default(0).describe('Wait after warmup before measuring'),
+    thermal_floor_seconds: z
+      .number()
+      .min(0)
+      .max(3600)
+      .default(0)
+      .describe('Wait after warmup before measuring'),
   })
-  .refine((w) => w.min_prompts <= w.max_prompts, { message: 'min_prompts must be <= max_prompts', path: ['min_prompts'] })
-  .refine((w) => w.window_size <= w.max_prompts, { message: 'window_size must be <= max_prompts', path: ['window_size'] });
+  .refine((w) => w.min_prompts <= w.max_prompts, {
+    message: 'min_prompts must be <= max_prompts',
+    path: ['min_prompts'],
+  })
+  .refine((w) => w.window_size <= w.max_prompts, {
+    message: 'window_size must be <= max_prompts',
+    path: ['window_size'],
+  });
 
 export const BaselineConfigSchema = z.strictObject({
   enabled: z.boolean().default(true),
   duration_seconds: z.number().gt(0).max(600).default(30),
-  cache_ttl_seconds: z.number().min(0).default(1800).describe('Reuse a cached idle baseline this long (0: always fresh)'),
+  cache_ttl_seconds: z
+    .number()
+    .min(0)
+    .default(1800)
+    .describe('Reuse a cached idle baseline this long (0: always fresh)'),
 });
 
 export const ENERGY_SAMPLERS = ['nvml', 'rapl', 'cpu-estimate'] as const;
@@ -69,7 +98,12 @@ export const EnergyConfigSchema = z.strictObject({
     .default('auto')
     .describe('auto: every sampler whose probe succeeds'),
   sample_interval_ms: z.number().int().min(10).max(10_000).default(100),
-  cpu_tdp_watts: z.number().positive().nullable().default(null).describe('TDP for the CPU estimate when no counter exists'),
+  cpu_tdp_watts: z
+    .number()
+    .positive()
+    .nullable()
+    .default(null)
+    .describe('TDP for the CPU estimate when no counter exists'),
   quality_policy: z.enum(['warn', 'fail']).default('warn'),
   min_window_seconds: z.number().min(0).default(5),
   max_disagreement_pct: z.number().min(0).default(10),
@@ -81,7 +115,11 @@ const SyntheticDatasetSchema = z.strictObject({
 });
 const JsonlDatasetSchema = z.strictObject({ source: z.literal('jsonl'), path: z.string().min(1) });
 const NamedDatasetSchema = z.strictObject({ source: z.literal('aienergyscore') });
-export const DatasetSchema = z.discriminatedUnion('source', [NamedDatasetSchema, JsonlDatasetSchema, SyntheticDatasetSchema]);
+export const DatasetSchema = z.discriminatedUnion('source', [
+  NamedDatasetSchema,
+  JsonlDatasetSchema,
+  SyntheticDatasetSchema,
+]);
 export type DatasetConfig = z.infer<typeof DatasetSchema>;
 
 /** `dataset: aienergyscore` / `dataset: prompts.jsonl` are shorthands for the object forms. */
@@ -97,7 +135,15 @@ export const RUNNER_KINDS = ['auto', 'local', 'docker'] as const;
 
 /** Fields every experiment has, whatever its backend. */
 export const ExperimentConfigBaseSchema = z.strictObject({
-  id: z.string().min(1).optional().describe('Optional display id; not part of the hash'),
+  id: z
+    .string()
+    .min(1)
+    .refine(
+      isSafeExperimentId,
+      'ids use ASCII letters, digits, ".", "_" and "-", start with a letter or digit, contain no ".." and have at most 128 characters',
+    )
+    .optional()
+    .describe('Optional display id; not part of the hash'),
   name: z.string().optional(),
   model: z.string().min(1).describe('HF model id, local path, or builtin:tiny-gpt2'),
   backend: z
@@ -111,7 +157,12 @@ export const ExperimentConfigBaseSchema = z.strictObject({
   random_seed: z.number().int().default(42),
   max_input_tokens: z.number().int().min(1).default(512),
   max_output_tokens: z.number().int().min(1).default(128),
-  gpus: z.array(z.number().int().min(0)).min(1).nullable().default(null).describe('GPU indices; null = all visible'),
+  gpus: z
+    .array(z.number().int().min(0))
+    .min(1)
+    .nullable()
+    .default(null)
+    .describe('GPU indices; null = all visible'),
   decoder: DecoderConfigSchema.prefault({}),
   warmup: WarmupConfigSchema.prefault({}),
   baseline: BaselineConfigSchema.prefault({}),
