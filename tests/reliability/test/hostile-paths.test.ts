@@ -1,0 +1,45 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { filesUnder, llem, sandbox } from './llem.js';
+
+/**
+ * Hostile ids and names: `..`, absolute paths, path separators and NUL in an experiment id or a
+ * study name are refused with exit 2 and one error line naming the field; nothing is written.
+ */
+
+const experiment = `model: echo-model
+backend: echo
+runner: local
+n: 1
+baseline: { enabled: false }
+energy: { enabled: false }
+`;
+
+describe('hostile ids and paths', () => {
+  const box = sandbox('fs');
+  afterAll(() => box.remove());
+
+  const cases: [string, string, string][] = [
+    ['id with ..', 'id: "../x"', 'id'],
+    ['id that is ..', 'id: ".."', 'id'],
+    ['absolute id', 'id: "/etc/passwd"', 'id'],
+    ['id with a slash', 'id: "a/b"', 'id'],
+    ['id with a backslash', 'id: "a\\\\b"', 'id'],
+    ['id with NUL', 'id: "a\\0b"', 'id'],
+    ['id over 128 characters', `id: "${'a'.repeat(129)}"`, 'id'],
+    ['study name with ..', 'name: "../escape"\nsweep: { n: [1, 2] }', 'name'],
+    ['absolute study name', 'name: "/tmp/escape"\nsweep: { n: [1, 2] }', 'name'],
+    ['study name with NUL', 'name: "a\\0b"\nsweep: { n: [1, 2] }', 'name'],
+  ];
+
+  it.each(cases)('%s: exit 2 naming the field, nothing written', async (_label, line, field) => {
+    const path = box.write('hostile.yaml', `${experiment}${line}\n`);
+    const r = await llem(['run', path], box.env);
+    expect(r.code, r.stderr).toBe(2);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^error: .*hostile\\.yaml.*\\b${field}\\b`));
+    expect(lines.length).toBeLessThanOrEqual(2);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(filesUnder(box.resultsDir)).toEqual([]);
+    expect(filesUnder(box.stateDir).filter((f) => f.endsWith('.json'))).toEqual([]);
+  });
+});
