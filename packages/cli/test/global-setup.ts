@@ -13,11 +13,17 @@ declare module 'vitest' {
 
 /** Builds `llem` and the packages it uses (turbo, cached), and provisions the harness venv once. */
 export default function setup(project: TestProject): void {
-  execFileSync('pnpm', ['--filter', '@llem/cli...', 'build'], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    timeout: 600_000,
-  });
+  // turbo: a cache hit when nothing changed (scripts/test.sh has built everything already).
+  execFileSync(
+    'pnpm',
+    ['exec', 'turbo', 'run', 'build', '--filter=@llem/cli...', '--output-logs=errors-only'],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 600_000,
+    },
+  );
   const python =
     process.env.LLEM_PYTHON ||
     execFileSync('bash', ['packages/backend-pytorch/harness/provision.sh'], {
