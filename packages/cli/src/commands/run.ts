@@ -78,14 +78,21 @@ export async function runCommand(command: Command, out: Output): Promise<number>
       `warning: the experiments differ in energy sampling settings or gpus; this run samples every experiment as '${measured[0]!.label}' does.`,
     );
   }
+  const view = createView(out);
+  // Orchestrator messages (a stale run retried, a cooldown that timed out) go through the view.
+  const logger = {
+    info: (message: string) => (out.verbose ? view.message(message) : undefined),
+    warn: (message: string) => view.message(`warning: ${message}`),
+    debug: (message: string) => (out.verbose ? view.message(`debug: ${message}`) : undefined),
+  };
   const composition = await compose({
+    logger,
     settings,
     registry,
     backends,
     energyConfig: first?.energy,
     gpuIndices: first?.gpus ?? undefined,
   });
-  const view = createView(out);
   const { installInterruptHandler } = await import('@llem/runner-node');
   const interrupt = installInterruptHandler({
     onFirst: (message) => view.message(message),
