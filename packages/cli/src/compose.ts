@@ -16,7 +16,7 @@ import {
 
 type DependencyContainer = ReturnType<typeof createContainer>;
 
-import type { Settings } from './settings.js';
+import { type Settings, STORE_NAMES } from './settings.js';
 
 /**
  * The composition root: the only place that knows which package implements which contract.
@@ -85,7 +85,18 @@ export async function openStore(
   registry = createRegistry(settings),
 ): Promise<StateStore> {
   mkdirSync(settings.stateDir.value, { recursive: true, mode: 0o700 });
-  return registry.get('store', settings.store.value, { dir: settings.stateDir.value });
+  try {
+    return await registry.get('store', settings.store.value, { dir: settings.stateDir.value });
+  } catch (error) {
+    if (!(error instanceof ConfigError) || !error.message.startsWith('Unknown store')) throw error;
+    // Say which setting named it: a typo in LLEM_STORE should be found where it was made.
+    const { source, value } = settings.store;
+    const where = source === 'flag' ? '--store' : source === 'env' ? 'LLEM_STORE' : 'defaults.store';
+    throw new ConfigError(
+      `${where}: '${value}' is not one of ${STORE_NAMES.join(', ')}, nor an installed store plugin. ${error.message}`,
+      { fix: error.fix },
+    );
+  }
 }
 
 /** Loads the named backends into a catalog; an unknown name gets a did-you-mean. */

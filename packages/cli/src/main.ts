@@ -20,11 +20,9 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 /** Options every command that touches the state store accepts. */
 function storeOptions(command: Command): Command {
   return command
-    .addOption(
-      new Option('--store <name>', 'state store (flag > LLEM_STORE > user config > sqlite)').choices([
-        'sqlite',
-        'fs',
-      ]),
+    .option(
+      '--store <name>',
+      'state store: sqlite, fs or a plugin name (flag > LLEM_STORE > user config > sqlite)',
     )
     .option('--state-dir <dir>', 'state store directory (default: ~/.local/state/llenergymeasure)');
 }

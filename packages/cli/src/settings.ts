@@ -66,7 +66,8 @@ export interface Setting<T> {
 }
 
 export interface Settings {
-  store: Setting<StoreName>;
+  /** sqlite, fs, or the name of a store plugin (resolved by PluginRegistry). */
+  store: Setting<string>;
   stateDir: Setting<string>;
   resultsDir: Setting<string>;
   runner: Setting<RunnerChoice>;
@@ -141,6 +142,30 @@ function pick<T extends string>(
   return { value: fallback, source: 'default' };
 }
 
+/** A built-in or third-party plugin name: checked for shape here, resolved by PluginRegistry. */
+function pickPluginName(
+  name: string,
+  layers: [SettingSource, string | undefined][],
+  fallback: string,
+): Setting<string> {
+  for (const [source, value] of layers) {
+    if (value === undefined || value === '') continue;
+    if (!/^[a-z][a-z0-9-]{0,63}$/.test(value)) {
+      const where =
+        source === 'flag'
+          ? `--${name}`
+          : source === 'env'
+            ? `LLEM_${name.toUpperCase()}`
+            : `defaults.${name}`;
+      throw new ConfigError(`${where}: '${value}' is not a ${name} name.`, {
+        fix: `Use ${STORE_NAMES.join(', ')} or the name of an installed llem-${name}-<name> plugin.`,
+      });
+    }
+    return { value, source };
+  }
+  return { value: fallback, source: 'default' };
+}
+
 function pickPath(
   layers: [SettingSource, string | undefined][],
   fallback: string | null,
@@ -185,7 +210,7 @@ export function resolveSettings(
     .map((s) => s.trim())
     .filter(Boolean);
   return {
-    store: pick('store', STORE_NAMES, layers(flags.store, 'LLEM_STORE', d.store), 'sqlite'),
+    store: pickPluginName('store', layers(flags.store, 'LLEM_STORE', d.store), 'sqlite'),
     stateDir: pickPath(
       layers(flags.stateDir, 'LLEM_STATE_DIR', d.state_dir),
       paths.stateDir,
