@@ -15,14 +15,33 @@ const files = readdirSync(join(here, 'suites'))
   .sort();
 
 const rows: BenchRow[] = [];
+const failed: string[] = [];
 for (const file of files) {
   const mod = (await import(pathToFileURL(join(here, 'suites', file)).href)) as { suite: BenchSuite };
   if (only.length && !only.includes(mod.suite.name)) continue;
   process.stderr.write(`bench: ${mod.suite.name}…\n`);
-  rows.push(...(await mod.suite.run()));
+  try {
+    rows.push(...(await mod.suite.run()));
+  } catch (error) {
+    // One broken suite must not hide the others' figures: it gets a row saying why.
+    failed.push(mod.suite.name);
+    rows.push({
+      suite: mod.suite.name,
+      name: `FAILED: ${(error as Error).message.split('\n')[0]}`,
+      value: Number.NaN,
+      unit: '',
+    });
+  }
 }
 
-const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3));
+const fmt = (n: number) =>
+  Number.isNaN(n)
+    ? '-'
+    : Math.abs(n) >= 100
+      ? n.toFixed(0)
+      : Math.abs(n) >= 1
+        ? n.toFixed(2)
+        : n.toPrecision(3);
 const lines = [
   '| suite | measure | value | baseline (same run) | ratio | target | ok |',
   '|---|---|---|---|---|---|---|',
@@ -37,3 +56,7 @@ const header = `Measured ${new Date().toISOString()} on ${cpus().length} × ${cp
 const table = lines.join('\n');
 console.log(`${header}\n\n${table}`);
 if (only.length === 0) writeFileSync(join(here, 'RESULTS.md'), `# Benchmarks\n\n${header}\n\n${table}\n`);
+if (failed.length) {
+  process.stderr.write(`bench: suite(s) failed: ${failed.join(', ')}\n`);
+  process.exitCode = 1;
+}
