@@ -63,3 +63,20 @@ export const EnergyMeasurementSchema = z.strictObject({
   }),
 });
 export type EnergyMeasurement = z.infer<typeof EnergyMeasurementSchema>;
+
+export type EnergyBasis = 'adjusted' | 'raw' | 'estimate';
+
+/**
+ * The one energy figure a result is judged by: baseline-adjusted measured energy when it exists,
+ * else raw measured; an estimate only when nothing was measured, and then labelled `estimate`.
+ */
+export function headlineEnergy(
+  energy: EnergyMeasurement | null,
+): { joules: number; basis: EnergyBasis } | null {
+  if (!energy || energy.devices.length === 0) return null;
+  const measured = energy.devices.some((device) => device.source !== 'estimate');
+  if (measured && energy.total.adjusted_j !== null)
+    return { joules: energy.total.adjusted_j, basis: 'adjusted' };
+  if (measured) return { joules: energy.total.measured_j, basis: 'raw' };
+  return { joules: energy.total.estimated_j, basis: 'estimate' };
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { ExperimentConfig } from '../config/experiment.js';
-import type { EnergyMeasurement } from '../energy/measurement.js';
+import { type EnergyMeasurement, headlineEnergy } from '../energy/measurement.js';
 import type { LaunchMode } from '../plugins/backend.js';
 import {
   type ExperimentResult,
@@ -42,13 +42,9 @@ export function efficiencyOf(
     output_tokens_per_j: null,
     basis: null,
   };
-  if (!energy || energy.devices.length === 0) return none;
-  const measured = energy.devices.some((device) => device.source !== 'estimate');
-  let joules: number;
-  let basis: 'adjusted' | 'raw' | 'estimate';
-  if (measured && energy.total.adjusted_j !== null) [joules, basis] = [energy.total.adjusted_j, 'adjusted'];
-  else if (measured) [joules, basis] = [energy.total.measured_j, 'raw'];
-  else [joules, basis] = [energy.total.estimated_j, 'estimate'];
+  const headline = headlineEnergy(energy);
+  if (!headline) return none;
+  const { joules, basis } = headline;
   const output = workload.tokens.output;
   return {
     energy_per_output_token_j: output > 0 ? joules / output : null,

@@ -1,3 +1,4 @@
+import { type EnergyBasis, headlineEnergy } from '../energy/measurement.js';
 import type { ExperimentResult } from './experiment-result.js';
 import { batchSizeOf, metricValue, precisionOf, qualityOk } from './metrics.js';
 
@@ -12,16 +13,15 @@ export interface SummaryRow {
   energy_per_output_token_j: number | null;
   output_tokens_per_s: number | null;
   ttft_p50_ms: number | null;
-  /** Baseline-adjusted energy when available, else measured. */
+  /** The headline energy: baseline-adjusted when available, else raw measured, else the estimate. */
   energy_j: number | null;
-  energy_basis: 'adjusted' | 'raw' | null;
+  energy_basis: EnergyBasis | null;
   /** 'ok', 'warn' (quality flagged or warnings present), 'n/a' (no energy measured). */
   quality: 'ok' | 'warn' | 'n/a';
 }
 
 export function summaryRow(result: ExperimentResult): SummaryRow {
-  const adjusted = result.energy?.total.adjusted_j ?? null;
-  const measured = result.energy ? result.energy.total.measured_j : null;
+  const headline = headlineEnergy(result.energy);
   const ok = qualityOk(result);
   return {
     experiment_id: result.experiment_id,
@@ -33,8 +33,8 @@ export function summaryRow(result: ExperimentResult): SummaryRow {
     energy_per_output_token_j: metricValue(result, 'energy_per_output_token_j'),
     output_tokens_per_s: metricValue(result, 'output_tokens_per_s'),
     ttft_p50_ms: metricValue(result, 'ttft_p50_ms'),
-    energy_j: adjusted ?? measured,
-    energy_basis: adjusted !== null ? 'adjusted' : measured !== null ? 'raw' : null,
+    energy_j: headline?.joules ?? null,
+    energy_basis: headline?.basis ?? null,
     quality: ok === null ? 'n/a' : ok && result.warnings.length === 0 ? 'ok' : 'warn',
   };
 }

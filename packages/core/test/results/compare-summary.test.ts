@@ -73,6 +73,16 @@ describe('summary rows', () => {
     });
   });
 
+  it('shows an estimate-only energy as the estimate, labelled so', () => {
+    const result = makeResult({ energyJ: 100, adjustedJ: null });
+    const energy = result.energy!;
+    energy.devices = energy.devices.map((device) => ({ ...device, kind: 'cpu', source: 'estimate' }));
+    energy.total = { measured_j: 0, estimated_j: 100, baseline_j: null, adjusted_j: null };
+    const row = summaryRow(result);
+    expect(row.energy_j).toBe(100);
+    expect(row.energy_basis).toBe('estimate');
+  });
+
   it('formats three significant figures and signed percentages', () => {
     expect([312.4, 1234, 0.003124, 0, 12.345, -0.5, null].map(formatSig3)).toEqual([
       '312',
