@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import {
   ConfigError,
   createOrchestration,
@@ -51,6 +52,25 @@ export async function executeFromFile(
     launch: file.launch ?? undefined,
     schedulerJob: slurmJobFromEnv(options.env),
   });
+}
+
+/**
+ * The first line `llem exec` prints into the job's output file: which run, which job, which
+ * GPUs Slurm gave it (CUDA_VISIBLE_DEVICES), on which node.
+ */
+export function jobContextLine(
+  file: ExecFile,
+  index: number | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const run = file.runs[execIndex(file, index, env)]!;
+  const job = slurmJobFromEnv(env);
+  return [
+    `llem exec: ${run.experimentId}`,
+    `job=${job?.jobId ?? '(not in a Slurm job)'}`,
+    `node=${env.SLURMD_NODENAME ?? hostname()}`,
+    `CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES ?? '(unset)'}`,
+  ].join(' ');
 }
 
 /** Exit code of `llem exec` for a report: 0 done/reused, 1 failed or busy. */

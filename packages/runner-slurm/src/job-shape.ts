@@ -31,7 +31,7 @@ export const SlurmJobShapeSchema = z.strictObject({
     .optional()
     .describe('sbatch --mem'),
   sbatch: z
-    .array(z.string().regex(/^--?[A-Za-z]/, 'an sbatch option such as --constraint=a100'))
+    .array(z.string().regex(/^--?[A-Za-z][^\r\n]*$/, 'one sbatch option per line, such as --constraint=a100'))
     .default([])
     .describe('extra #SBATCH lines (options only), e.g. --constraint=a100'),
   array: z.boolean().default(false).describe('submit one job array instead of one job per experiment-cycle'),

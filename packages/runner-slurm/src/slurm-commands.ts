@@ -60,6 +60,15 @@ const ACTIVE_STATES = new Set([
   'STOPPED',
 ]);
 
+/** Reasons a pending job will never start: it is cancelled and failed instead of waited for. */
+export const HOPELESS_PENDING_REASONS: readonly string[] = [
+  'BadConstraints',
+  'PartitionConfig',
+  'InvalidAccount',
+  'InvalidQOS',
+  'DependencyNeverSatisfied',
+];
+
 export function isActiveState(state: string): boolean {
   return ACTIVE_STATES.has(state.split(/[ +]/)[0]!.toUpperCase());
 }
@@ -84,6 +93,20 @@ export class SlurmCommands {
       });
     }
     return id;
+  }
+
+  /**
+   * `sbatch --test-only`: would Slurm accept and ever run this job? A refusal (no such
+   * partition, GPUs or memory no node has) is a RunnerError with Slurm's words. Held jobs skip
+   * this check in Slurm itself and would pend forever, so llem asks first.
+   */
+  async testOnly(args: readonly string[], cwd?: string): Promise<void> {
+    const result = await this.run(['sbatch', '--test-only', ...args], cwd);
+    if (result.code !== 0) {
+      throw new RunnerError(`sbatch refused the job: ${oneLine(result.stderr || result.stdout)}`, {
+        fix: 'Check the job shape (partition, account, QoS, time, GPUs, CPUs, memory) against `sinfo` and your allocation.',
+      });
+    }
   }
 
   /** Releases held jobs (`scontrol release`). */

@@ -32,7 +32,12 @@ import {
 import { type ExecFile, type ExecRun, writeExecFile } from './exec-file.js';
 import { batchScript, type SlurmJobShape, sbatchOptions } from './job-shape.js';
 import { assertSharedFilesystemSafe } from './shared-store.js';
-import { isActiveState, SlurmCommands, type SlurmJobInfo } from './slurm-commands.js';
+import {
+  HOPELESS_PENDING_REASONS,
+  isActiveState,
+  SlurmCommands,
+  type SlurmJobInfo,
+} from './slurm-commands.js';
 
 export interface SlurmStudyOptions {
   store: StateStore;
@@ -196,7 +201,10 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
     const ended: [Tracked, SlurmJobInfo | null][] = [];
     for (const t of tracked.values()) {
       const job = findJob(now, t.jobId) ?? null;
-      if (job && isActiveState(job.state)) {
+      if (job && job.state === 'PENDING' && HOPELESS_PENDING_REASONS.includes(job.reason ?? '')) {
+        await slurm.cancel([t.jobId], { timeoutMs: 10_000 });
+        ended.push([t, job]);
+      } else if (job && isActiveState(job.state)) {
         if (job.state !== t.lastState && job.state === 'RUNNING') {
           t.t0 = Date.now();
           step(t.run, 'measuring', `Slurm job ${t.jobId} running`);
@@ -318,12 +326,24 @@ async function submit(
   const command = [...ctx.llemCommand, 'exec', execPath];
 
   const jobs: { run: PlannedRun; state: ExperimentState; jobId: string | null; error: string | null }[] = [];
-  if (ctx.shape.array) {
-    const limit = ctx.shape.array_limit ? `%${ctx.shape.array_limit}` : '';
+  const arrayOption = `--array=0-${claimed.length - 1}${ctx.shape.array_limit ? `%${ctx.shape.array_limit}` : ''}`;
+  let refused: string | null = null;
+  try {
+    await ctx.slurm.testOnly([
+      ...common.slice(1),
+      ...(ctx.shape.array ? [arrayOption] : []),
+      scriptPath,
+      ...command,
+    ]);
+  } catch (error) {
+    refused = (error as Error).message;
+  }
+  if (refused !== null) for (const c of claimed) jobs.push({ ...c, jobId: null, error: refused });
+  else if (ctx.shape.array) {
     try {
       const base = await ctx.slurm.sbatch([
         ...common,
-        `--array=0-${claimed.length - 1}${limit}`,
+        arrayOption,
         `--output=${join(ctx.slurmDir, '%A_%a.out')}`,
         scriptPath,
         ...command,
@@ -379,8 +399,19 @@ async function settle(
       result,
     };
   }
-  if (state?.failed)
+  if (state?.failed) {
+    // llem on the node only saw a SIGTERM: Slurm knows why (scancel, time limit, preemption).
+    if (state.failureKind === 'interrupted' && job && job.state !== 'COMPLETED') {
+      const saved = await ctx.store
+        .save(markFailed(state, slurmReason(t.jobId, job), 'error', ctx.clock))
+        .catch(() => state);
+      return {
+        fields: { status: 'failed', attempt: saved.attempt, error: saved.errorMessage },
+        result: null,
+      };
+    }
     return { fields: { status: 'failed', attempt: state.attempt, error: state.errorMessage }, result: null };
+  }
   const output = await tailOf(join(ctx.studyDir, SLURM_DIR_NAME, `${t.jobId}.out`), 3);
   const reason = slurmReason(t.jobId, job) + (output ? ` Job output ends: ${output}` : '');
   const saved = await recordFailure(ctx.store, t.run.experimentId, reason, 'error', ctx.clock);
@@ -391,13 +422,26 @@ async function settle(
   };
 }
 
+const STATE_HINTS: Record<string, string> = {
+  CANCELLED: 'cancelled by scancel or an administrator',
+  TIMEOUT: 'it reached its time limit (raise --time)',
+  OUT_OF_MEMORY: 'it ran out of memory (raise --mem)',
+  NODE_FAIL: 'its node failed',
+  PREEMPTED: 'it was preempted',
+  BOOT_FAIL: 'its node failed to boot',
+  DEADLINE: 'it missed its deadline',
+};
+
 /** Why a job ended without llem finishing its experiment, in Slurm's words. */
 export function slurmReason(jobId: string, job: SlurmJobInfo | null): string {
   if (!job)
     return `Slurm job ${jobId} left the queue without llem recording a result (no accounting record says why).`;
+  if (job.state === 'PENDING')
+    return `Slurm job ${jobId} could never start (${job.reason ?? 'no reason given'}); llem cancelled it.`;
   const how =
-    job.signal !== null ? `signal ${job.signal}` : job.exitCode !== null ? `exit code ${job.exitCode}` : null;
-  return `Slurm job ${jobId} ended ${job.state}${job.reason ? ` (${job.reason})` : ''}${how ? `, ${how}` : ''} before llem recorded a result.`;
+    job.signal !== null ? `signal ${job.signal}` : job.exitCode ? `exit code ${job.exitCode}` : null;
+  const hint = STATE_HINTS[job.state.split(' ')[0]!];
+  return `Slurm job ${jobId} ended ${job.state}${job.reason ? ` (${job.reason})` : ''}${how ? `, ${how}` : ''}${hint ? `: ${hint}` : ''} before llem recorded a result.`;
 }
 
 /** Marks an unfinished state failed (re-reading it once if the job wrote meanwhile). */

@@ -60,6 +60,10 @@ echo "NodeName=$H Name=gpu File=$SLURM_TMP/dev/fakegpu[0-1]" > "$SLURM_TMP/etc/g
 slurmctld
 slurmd
 for _ in $(seq 1 150); do [ "$(sinfo -h -n "$H" -o %T 2>/dev/null)" = idle ] && break; sleep 0.2; done
+# Another cluster on the same ports would answer sinfo too: our own daemons must be the ones alive.
+for d in slurmctld slurmd; do
+  kill -0 "$(cat "$SLURM_TMP/$d.pid" 2>/dev/null || echo 0)" 2>/dev/null || { echo "$d did not start (port in use?)" >&2; tail -5 "$SLURM_TMP/log/$d.log" >&2; exit 1; }
+done
 if [ "$(sinfo -h -n "$H" -o %T 2>/dev/null)" != idle ]; then
   tail -20 "$SLURM_TMP"/log/*.log >&2
   exit 1
