@@ -50,6 +50,8 @@ export async function listCommand(flags: { resultsDir?: string }, out: Output): 
   }
   if (rows.length === 0) {
     out.line(`No results in ${dir}.`);
+    // Unreadable files are reported even when nothing else is listed: never silently dropped.
+    for (const p of problems) out.info(`warning: ${p.path}: ${p.reason}`);
     return 0;
   }
   const table = new Table({
