@@ -39,7 +39,7 @@ describe('corrupt state records (fs store)', () => {
     expect(records).toHaveLength(5);
     damaged = records.slice(0, 4);
     intact = records[4]!;
-    damaged.forEach((path, i) => damage(path, DAMAGES[i]!, 'schemaVersion'));
+    for (const [i, path] of damaged.entries()) damage(path, DAMAGES[i]!, 'schemaVersion');
   });
 
   it('llem status reports each corrupt record by file name and still lists the intact one', async () => {
@@ -136,7 +136,7 @@ describe('corrupt result files', () => {
       .map((f) => join(box.resultsDir, f));
     expect(results).toHaveLength(5);
     const damaged = results.slice(0, 4);
-    damaged.forEach((path, i) => damage(path, DAMAGES[i]!, 'schema_version'));
+    for (const [i, path] of damaged.entries()) damage(path, DAMAGES[i]!, 'schema_version');
     const before = bytesOf(damaged);
     const studyDir = join(
       box.resultsDir,
@@ -147,6 +147,20 @@ describe('corrupt result files', () => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
     for (const path of damaged) expect(r.stderr, path).toContain(path);
     expect(r.stdout).toContain('echo-model');
+    const list = await llem(['list'], box.env);
+    expect(list.code).toBe(0);
+    for (const path of damaged) expect(list.stderr, path).toContain(path);
     expect(bytesOf(damaged)).toEqual(before);
+  });
+
+  it('llem list names damaged results even when no result is readable', async () => {
+    const all = filesUnder(box.resultsDir)
+      .filter((f) => /(^|\/)result\.json$/.test(f))
+      .map((f) => join(box.resultsDir, f));
+    writeFileSync(all[4]!, '');
+    const list = await llem(['list'], box.env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain('No results');
+    for (const path of all) expect(list.stderr, path).toContain(path);
   });
 });

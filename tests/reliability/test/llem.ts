@@ -192,8 +192,13 @@ export function waitForLine(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let buffer = '';
+    let seen = '';
+    child.stderr!.on('data', (chunk: Buffer | string) => {
+      seen += chunk.toString();
+    });
     child.stdout!.on('data', (chunk: Buffer | string) => {
       buffer += chunk.toString();
+      seen += chunk.toString();
       const lines = buffer.split('\n');
       buffer = lines.pop()!;
       for (const line of lines) {
@@ -205,7 +210,9 @@ export function waitForLine(
         }
       }
     });
-    child.on('close', () => reject(new Error('llem exited before the awaited line')));
+    child.on('close', (code) =>
+      reject(new Error(`llem exited (${code}) before the awaited line:\n${seen.slice(-2000)}`)),
+    );
   });
 }
 
