@@ -81,3 +81,14 @@ export function execIndex(
   }
   return chosen;
 }
+
+/**
+ * GPU indices Slurm allocated to this job (SLURM_JOB_GPUS / SLURM_STEP_GPUS: node-level indices,
+ * as NVML numbers them), for the energy meter; null outside a GPU job.
+ */
+export function slurmGpuIndices(env: NodeJS.ProcessEnv = process.env): number[] | null {
+  const list = env.SLURM_STEP_GPUS ?? env.SLURM_JOB_GPUS;
+  if (!list) return null;
+  const indices = list.split(',').map((s) => Number(s.trim()));
+  return indices.length > 0 && indices.every((i) => Number.isInteger(i) && i >= 0) ? indices : null;
+}

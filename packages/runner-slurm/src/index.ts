@@ -2,6 +2,7 @@ export * from './doctor.js';
 export * from './exec-file.js';
 export * from './exec-job.js';
 export * from './job-shape.js';
+export * from './job-status.js';
 export { default } from './plugin.js';
 export * from './shared-store.js';
 export * from './slurm-commands.js';
