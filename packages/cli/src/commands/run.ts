@@ -1,12 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import {
   type BackendCatalog,
+  ConfigError,
   type ConfigOverride,
   type ExperimentResult,
   ExperimentResultSchema,
+  isSafePath,
   type LaunchMode,
   type ProgressEvent,
   parseSetOverride,
@@ -67,6 +69,7 @@ export async function runCommand(command: Command, out: Output): Promise<number>
   const { launch, reason } = await resolveLaunch(settings, plan, backends);
   out.debug(`launch: ${reason}`);
   if (flags.dryRun) return printDryRun(plan, backends, settings, launch, out);
+  assertNoEscapingLinks(settings.resultsDir.value, plan.studyId);
 
   // One meter serves the whole run (the orchestrator takes one): built from the first experiment
   // that measures energy. Say so when experiments disagree on how to sample.
@@ -119,6 +122,22 @@ export async function runCommand(command: Command, out: Output): Promise<number>
     await composition.close();
   }
   return report(summary, plan, settings, out);
+}
+
+/**
+ * Results are written under the results directory only: a study folder, or an entry in it, that is
+ * a symlink pointing outside is refused before anything runs (exit 2).
+ */
+function assertNoEscapingLinks(resultsDir: string, studyId: string | null): void {
+  const studyDir = studyDirFor(resultsDir, studyId);
+  const entries = existsSync(studyDir) ? readdirSync(studyDir).map((name) => join(studyDir, name)) : [];
+  for (const path of [studyDir, ...entries]) {
+    if (!isSafePath(resultsDir, path)) {
+      throw new ConfigError(`${path} is a symlink that leads out of the results directory ${resultsDir}.`, {
+        fix: 'Remove the link, or pass --results-dir where the results should go.',
+      });
+    }
+  }
 }
 
 /** Turns orchestrator progress into view updates, reading each finished result for its joules. */
