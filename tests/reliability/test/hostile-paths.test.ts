@@ -1,5 +1,7 @@
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { filesUnder, llem, sandbox } from './llem.js';
+import { echoStudy, filesUnder, jsonLines, llem, sandbox } from './llem.js';
 
 /**
  * Hostile ids and names: `..`, absolute paths, path separators and NUL in an experiment id or a
@@ -41,5 +43,35 @@ describe('hostile ids and paths', () => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect(filesUnder(box.resultsDir)).toEqual([]);
     expect(filesUnder(box.stateDir).filter((f) => f.endsWith('.json'))).toEqual([]);
+  });
+
+  it('a study folder that is a symlink out of the results directory: exit 2, nothing written there', async () => {
+    const path = box.write('linked.yaml', echoStudy('linked', 2));
+    const plan = await llem(['run', path, '--dry-run', '--json'], box.env);
+    const studyId = jsonLines(plan.stdout)[0]!.studyId as string;
+    const outside = join(box.dir, 'outside-study');
+    mkdirSync(outside);
+    mkdirSync(box.resultsDir, { recursive: true });
+    symlinkSync(outside, join(box.resultsDir, studyId));
+    const r = await llem(['run', path], box.env);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(
+      new RegExp(`^error: .*${studyId} is a symlink that leads out of the results directory`),
+    );
+    expect(filesUnder(outside)).toEqual([]);
+  });
+
+  it('an experiment folder that is a symlink out of the results directory: exit 2', async () => {
+    const path = box.write('inner.yaml', echoStudy('inner', 1));
+    const first = await llem(['run', path, '--json'], box.env);
+    expect(first.code, first.stderr).toBe(0);
+    const studyId = jsonLines(first.stdout).find((l) => l.type === 'summary')!.studyId as string;
+    const outside = join(box.dir, 'outside-experiment');
+    mkdirSync(outside);
+    symlinkSync(outside, join(box.resultsDir, studyId, 'planted'));
+    const r = await llem(['run', path, '--force'], box.env);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('planted is a symlink that leads out of the results directory');
+    expect(filesUnder(outside)).toEqual([]);
   });
 });
