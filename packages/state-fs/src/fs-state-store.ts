@@ -1,26 +1,24 @@
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
+  assertConfigHash,
   assertStorableState,
-  type Clock,
   ConfigError,
   cleanupStaleStates,
   createState,
   defaultStateDir,
   type ExperimentState,
   fsyncDirectory,
-  isProcessAlive,
   isTempFileName,
   type ListOptions,
+  nextRevision,
   parseStoredState,
-  StateConflictError,
+  resolveStateStoreEnvironment,
   type StateFilter,
   type StateStore,
   type StateStoreEnvironment,
   StateStoreError,
   sanitizeExperimentId,
-  systemClock,
   writeFileAtomic,
 } from '@llem/core';
 import { HashIndex } from './hash-index.js';
@@ -35,7 +33,6 @@ export interface FsStateStoreOptions extends StateStoreEnvironment {
   lockTimeoutMs?: number;
 }
 
-const CONFIG_HASH = /^[0-9a-f]{16}$/;
 const RECORD_SUFFIX = '.json';
 
 /**
@@ -49,9 +46,7 @@ export class FsStateStore implements StateStore {
   readonly dir: string;
   private readonly index: HashIndex;
   private readonly locksDir: string;
-  private readonly clock: Clock;
-  private readonly alive: (pid: number) => boolean;
-  private readonly hostName: string;
+  private readonly env: Required<StateStoreEnvironment>;
   private readonly durable: boolean;
   private readonly lockTimeoutMs: number;
   private closed = false;
@@ -62,9 +57,7 @@ export class FsStateStore implements StateStore {
     this.durable = options.durable ?? true;
     this.index = new HashIndex(join(this.dir, '.index'), this.durable);
     this.locksDir = join(this.dir, '.locks');
-    this.clock = options.clock ?? systemClock;
-    this.alive = options.isProcessAlive ?? isProcessAlive;
-    this.hostName = options.hostName ?? hostname();
+    this.env = resolveStateStoreEnvironment(options);
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
   }
 
@@ -73,7 +66,7 @@ export class FsStateStore implements StateStore {
     try {
       await mkdir(join(store.dir, '.index'), { recursive: true });
       await mkdir(store.locksDir, { recursive: true });
-      await sweepDeadLockFiles(store.locksDir, { isProcessAlive: store.alive, hostName: store.hostName });
+      await sweepDeadLockFiles(store.locksDir, store.env);
     } catch (error) {
       throw new StateStoreError(
         `Cannot create the state directory ${store.dir}: ${(error as Error).message}`,
@@ -97,7 +90,7 @@ export class FsStateStore implements StateStore {
     options: { studyId?: string | null; cycle?: number | null } = {},
   ): Promise<ExperimentState> {
     this.assertOpen();
-    return this.write(createState(experimentId, configHash, { ...options, clock: this.clock }), 'create');
+    return this.write(createState(experimentId, configHash, { ...options, clock: this.env.clock }), 'create');
   }
 
   async load(experimentId: string): Promise<ExperimentState | null> {
@@ -160,11 +153,7 @@ export class FsStateStore implements StateStore {
 
   async cleanupStale(): Promise<string[]> {
     this.assertOpen();
-    return cleanupStaleStates(this, {
-      isProcessAlive: this.alive,
-      hostName: this.hostName,
-      clock: this.clock,
-    });
+    return cleanupStaleStates(this, this.env);
   }
 
   async close(): Promise<void> {
@@ -181,14 +170,7 @@ export class FsStateStore implements StateStore {
     const path = this.recordPath(id);
     return this.withLock(id, async () => {
       const current = await this.read(id);
-      if (mode === 'create' && current) {
-        throw new StateStoreError(`An experiment state '${id}' already exists in ${this.dir}.`, {
-          fix: 'Load it instead, or delete it first.',
-        });
-      }
-      const stored = current?.revision ?? 0;
-      if (stored !== state.revision) throw new StateConflictError(id, stored, state.revision);
-      const next: ExperimentState = { ...state, revision: state.revision + 1 };
+      const next = nextRevision(current, state, mode, this.dir);
       // Index first: a crash after this leaves an extra marker, never a missing one.
       if (next.configHash) await this.index.add(next.configHash, id);
       try {
@@ -216,8 +198,8 @@ export class FsStateStore implements StateStore {
 
   private async withLock<T>(experimentId: string, body: () => Promise<T>): Promise<T> {
     const release = await acquireLockFile(join(this.locksDir, `${experimentId}.lock`), {
-      isProcessAlive: this.alive,
-      hostName: this.hostName,
+      isProcessAlive: this.env.isProcessAlive,
+      hostName: this.env.hostName,
       timeoutMs: this.lockTimeoutMs,
     });
     try {
@@ -235,9 +217,7 @@ export class FsStateStore implements StateStore {
   }
 
   private async hashCandidates(configHash: string): Promise<string[]> {
-    if (!CONFIG_HASH.test(configHash)) {
-      throw new ConfigError(`'${configHash}' is not a config hash (16 lowercase hex characters).`);
-    }
+    assertConfigHash(configHash);
     return this.index.candidates(configHash);
   }
 

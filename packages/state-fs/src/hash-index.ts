@@ -1,6 +1,6 @@
-import { access, mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDirectory, isTempFileName } from '@llem/core';
+import { fsyncDirectory, isTempFileName, pathExists } from '@llem/core';
 
 /**
  * Config hash -> experiment ids, as empty marker files `<root>/<hash>/<id>`. The index is a
@@ -18,7 +18,7 @@ export class HashIndex {
   async add(hash: string, id: string): Promise<void> {
     const bucket = join(this.root, hash);
     const marker = join(bucket, id);
-    if (await exists(marker)) return;
+    if (await pathExists(marker)) return;
     const created = await mkdir(bucket, { recursive: true });
     await writeFile(marker, '');
     if (!this.durable) return;
@@ -38,14 +38,5 @@ export class HashIndex {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
   }
 }

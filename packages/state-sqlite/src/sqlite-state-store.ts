@@ -1,24 +1,22 @@
 import { mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
+  assertConfigHash,
   assertStorableState,
-  type Clock,
   ConfigError,
   cleanupStaleStates,
   createState,
   defaultStateDir,
   type ExperimentState,
-  isProcessAlive,
   type ListOptions,
+  nextRevision,
   parseStoredState,
-  StateConflictError,
+  resolveStateStoreEnvironment,
   type StateFilter,
   type StateStore,
   type StateStoreEnvironment,
   StateStoreError,
   sanitizeExperimentId,
-  systemClock,
 } from '@llem/core';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations.js';
@@ -37,7 +35,6 @@ interface Row {
   data: string;
 }
 
-const CONFIG_HASH = /^[0-9a-f]{16}$/;
 export const DEFAULT_DB_NAME = 'state.sqlite';
 
 /**
@@ -50,18 +47,14 @@ export class SqliteStateStore implements StateStore {
   readonly name = 'sqlite';
   readonly path: string;
   private readonly db: Database.Database;
-  private readonly clock: Clock;
-  private readonly alive: (pid: number) => boolean;
-  private readonly hostName: string;
+  private readonly env: Required<StateStoreEnvironment>;
   private closed = false;
   private readonly statements: ReturnType<SqliteStateStore['prepare']>;
 
   constructor(options: SqliteStateStoreOptions = {}) {
     this.path = options.path ?? join(defaultStateDir(), DEFAULT_DB_NAME);
     if (this.path !== ':memory:') this.path = resolve(this.path);
-    this.clock = options.clock ?? systemClock;
-    this.alive = options.isProcessAlive ?? isProcessAlive;
-    this.hostName = options.hostName ?? hostname();
+    this.env = resolveStateStoreEnvironment(options);
     try {
       if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
       this.db = new Database(this.path);
@@ -111,7 +104,7 @@ export class SqliteStateStore implements StateStore {
     options: { studyId?: string | null; cycle?: number | null } = {},
   ): Promise<ExperimentState> {
     this.assertOpen();
-    return this.write(createState(experimentId, configHash, { ...options, clock: this.clock }), 'create');
+    return this.write(createState(experimentId, configHash, { ...options, clock: this.env.clock }), 'create');
   }
 
   async load(experimentId: string): Promise<ExperimentState | null> {
@@ -169,11 +162,7 @@ export class SqliteStateStore implements StateStore {
 
   async cleanupStale(): Promise<string[]> {
     this.assertOpen();
-    return cleanupStaleStates(this, {
-      isProcessAlive: this.alive,
-      hostName: this.hostName,
-      clock: this.clock,
-    });
+    return cleanupStaleStates(this, this.env);
   }
 
   async close(): Promise<void> {
@@ -186,15 +175,7 @@ export class SqliteStateStore implements StateStore {
     const state = assertStorableState(input);
     const id = state.experimentId;
     const transaction = this.db.transaction(() => {
-      const current = this.parseRow(this.statements.get.get(id));
-      if (mode === 'create' && current) {
-        throw new StateStoreError(`An experiment state '${id}' already exists in ${this.path}.`, {
-          fix: 'Load it instead, or delete it first.',
-        });
-      }
-      const stored = current?.revision ?? 0;
-      if (stored !== state.revision) throw new StateConflictError(id, stored, state.revision);
-      const next: ExperimentState = { ...state, revision: state.revision + 1 };
+      const next = nextRevision(this.parseRow(this.statements.get.get(id)), state, mode, this.path);
       this.statements.upsert.run({
         id,
         configHash: next.configHash,
@@ -230,12 +211,6 @@ export class SqliteStateStore implements StateStore {
 
   private assertOpen(): void {
     if (this.closed) throw new StateStoreError(`The state database ${this.path} is closed.`);
-  }
-}
-
-function assertConfigHash(configHash: string): void {
-  if (!CONFIG_HASH.test(configHash)) {
-    throw new ConfigError(`'${configHash}' is not a config hash (16 lowercase hex characters).`);
   }
 }
 

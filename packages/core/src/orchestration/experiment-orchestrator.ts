@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { access, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { inject, injectable } from 'tsyringe';
 import { type Clock, isoUtc } from '../clock.js';
@@ -9,6 +9,7 @@ import { TOKENS } from '../di/tokens.js';
 import type { BaselineInfo, EnergyMeasurement } from '../energy/measurement.js';
 import { BackendError, EnergyError, InterruptedError, LlemError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { pathExists } from '../fs/path-exists.js';
 import type {
   BackendCatalog,
   BackendContext,
@@ -305,7 +306,7 @@ export class ExperimentOrchestrator {
       step('writing');
       await mkdir(resultDir, { recursive: true });
       const files: Record<string, string> = {};
-      if (spec.logFile === logFile && (await exists(logFile))) {
+      if (spec.logFile === logFile && (await pathExists(logFile))) {
         await copyFile(logFile, join(resultDir, 'workload.log'));
         files.log = 'workload.log';
       }
@@ -367,7 +368,7 @@ export class ExperimentOrchestrator {
       }
       step(interrupted ? 'interrupted' : 'failed', message);
       if (interrupted) throw error instanceof InterruptedError ? error : new InterruptedError('interrupted');
-      const logPath = (await exists(logFile)) ? logFile : null;
+      const logPath = (await pathExists(logFile)) ? logFile : null;
       return report({
         status: 'failed',
         attempt: state.attempt,
@@ -484,13 +485,4 @@ function exitMessage(outcome: RunOutcome, stderrTail: readonly string[]): string
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
