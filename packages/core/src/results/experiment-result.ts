@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EnergyMeasurementSchema } from '../energy/measurement.js';
-import { LatencyStatsSchema, MeasurementWindowSchema } from './workload-result.js';
+import { LatencySchema, MeasurementWindowSchema } from './workload-result.js';
 
 /** Bumped on any breaking change to result.json; readers refuse a newer major. */
 export const RESULT_SCHEMA_VERSION = '1.0' as const;
@@ -43,15 +43,7 @@ export const ExperimentResultSchema = z.strictObject({
     output_tokens_per_s: z.number().nonnegative(),
     total_tokens_per_s: z.number().nonnegative(),
     requests_per_s: z.number().nonnegative(),
-    latency: z
-      .strictObject({
-        ttft_ms: LatencyStatsSchema,
-        itl_ms: LatencyStatsSchema,
-        tpot_ms: LatencyStatsSchema,
-        e2e_ms: LatencyStatsSchema,
-        method: z.string(),
-      })
-      .nullable(),
+    latency: LatencySchema.nullable(),
   }),
   /** Null when energy measurement is disabled or no sampler is available. */
   energy: EnergyMeasurementSchema.nullable(),

@@ -12,6 +12,16 @@ export const LatencyStatsSchema = z.strictObject({
 });
 export type LatencyStats = z.infer<typeof LatencyStatsSchema>;
 
+/** The latency block of a workload, carried as is into result.json (names as in vLLM/AIPerf). */
+export const LatencySchema = z.strictObject({
+  ttft_ms: LatencyStatsSchema,
+  itl_ms: LatencyStatsSchema,
+  tpot_ms: LatencyStatsSchema,
+  e2e_ms: LatencyStatsSchema,
+  method: z.string().describe('how per-token timestamps were taken'),
+});
+export type Latency = z.infer<typeof LatencySchema>;
+
 export const MeasurementWindowSchema = z.strictObject({
   start_mono_ns: z.string().regex(/^\d+$/),
   end_mono_ns: z.string().regex(/^\d+$/),
@@ -46,15 +56,7 @@ export const WorkloadResultSchema = z.object({
     total_tokens_per_s: z.number().nonnegative(),
     requests_per_s: z.number().nonnegative(),
   }),
-  latency: z
-    .strictObject({
-      ttft_ms: LatencyStatsSchema,
-      itl_ms: LatencyStatsSchema,
-      tpot_ms: LatencyStatsSchema,
-      e2e_ms: LatencyStatsSchema,
-      method: z.string().describe('how per-token timestamps were taken'),
-    })
-    .nullable(),
+  latency: LatencySchema.nullable(),
   warmup: z.record(z.string(), z.unknown()).nullable(),
   memory: z.record(z.string(), z.unknown()).nullable(),
   flops: z.record(z.string(), z.unknown()).nullable(),
