@@ -6,6 +6,7 @@ export * from './measure.js';
 export * from './meter.js';
 export { NvmlCallError, NvmlLibrary } from './nvml/library.js';
 export * from './nvml/sampler.js';
+export * from './polling-sampler.js';
 export * from './rapl/sampler.js';
 export * from './sampling-loop.js';
 export * from './types.js';

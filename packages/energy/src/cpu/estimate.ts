@@ -4,25 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type Clock,
-  type EnergyReading,
-  type EnergySampler,
-  type ProbeResult,
-  type SamplerTrace,
-  systemClock,
-} from '@llem/core';
-import { SamplingLoop } from '../sampling-loop.js';
+import type { EnergyReading, ProbeResult } from '@llem/core';
+import { PollingSampler, type PollingSamplerOptions } from '../polling-sampler.js';
 import type { EnergyDeviceInfo, EnergyDeviceTrace } from '../types.js';
 import { tdpForModel } from './tdp.js';
 
-export interface CpuEstimateOptions {
+export interface CpuEstimateOptions extends PollingSamplerOptions {
   /** /proc root; default /proc. */
   procRoot?: string;
   /** TDP per socket (energy.cpu_tdp_watts); default: looked up by CPU model. */
   tdpWatts?: number | null;
-  intervalMs?: number;
-  clock?: Clock;
 }
 
 export interface CpuTimes {
@@ -56,23 +47,19 @@ export function parseCpuInfo(text: string): { model: string; sockets: number } {
   return { model, sockets: Math.max(1, ids.size) };
 }
 
-export class CpuEstimateSampler implements EnergySampler {
+export class CpuEstimateSampler extends PollingSampler {
   readonly name = 'cpu-estimate';
   readonly estimated = true;
-  readonly intervalMs: number;
   private readonly procRoot: string;
-  private readonly clock: Clock;
   private probed: ProbeResult | null = null;
   private device: EnergyDeviceInfo | null = null;
   private watts = 0;
   private readings: EnergyReading[] = [];
   private last: CpuTimes | null = null;
-  private loop: SamplingLoop | null = null;
 
   constructor(private readonly options: CpuEstimateOptions = {}) {
+    super('CPU estimate sampler', options);
     this.procRoot = options.procRoot ?? '/proc';
-    this.intervalMs = options.intervalMs ?? 100;
-    this.clock = options.clock ?? systemClock;
   }
 
   async probe(): Promise<ProbeResult> {
@@ -123,18 +110,13 @@ export class CpuEstimateSampler implements EnergySampler {
     };
   }
 
-  async start(): Promise<void> {
-    const probe = await this.probe();
-    if (!probe.available) throw new Error(probe.reason);
-    if (this.loop) throw new Error('CPU estimate sampler is already running.');
+  protected beginReadings(): void {
     this.readings = [];
     this.last = null;
-    this.loop = new SamplingLoop(this.intervalMs, () => this.tick());
-    this.loop.start();
   }
 
   /** Power for the interval that just ended, stamped at its end. */
-  private tick(): void {
+  protected tick(): void {
     let times: CpuTimes;
     try {
       times = parseProcStat(readFileSync(join(this.procRoot, 'stat'), 'utf8'));
@@ -151,13 +133,11 @@ export class CpuEstimateSampler implements EnergySampler {
     this.last = times;
   }
 
-  async stop(): Promise<SamplerTrace> {
-    this.loop?.stop();
-    this.loop = null;
+  protected takeTraces(): EnergyDeviceTrace[] {
     const devices: EnergyDeviceTrace[] = this.device
       ? [{ device: this.device, source: 'estimate', readings: this.readings }]
       : [];
     this.readings = [];
-    return { sampler: this.name, intervalMs: this.intervalMs, devices };
+    return devices;
   }
 }

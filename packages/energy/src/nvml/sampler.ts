@@ -1,13 +1,6 @@
 /** NVML sampler: per-GPU energy counter (Volta+) or power polling, plus temperature, clocks, memory. */
-import {
-  type Clock,
-  type EnergyReading,
-  type EnergySampler,
-  type ProbeResult,
-  type SamplerTrace,
-  systemClock,
-} from '@llem/core';
-import { SamplingLoop } from '../sampling-loop.js';
+import type { EnergyReading, ProbeResult } from '@llem/core';
+import { PollingSampler, type PollingSamplerOptions } from '../polling-sampler.js';
 import type { EnergyDeviceInfo, EnergyDeviceTrace } from '../types.js';
 import {
   DEFAULT_NVML_LIBRARY,
@@ -18,18 +11,16 @@ import {
   NvmlLibrary,
 } from './library.js';
 
-export interface NvmlSamplerOptions {
+export interface NvmlSamplerOptions extends PollingSamplerOptions {
   /** Path of libnvidia-ml.so.1; default: env LLEM_NVML_LIBRARY, else the soname. */
   libraryPath?: string;
   /** GPU indices to measure; default: all. */
   devices?: readonly number[];
-  intervalMs?: number;
   /**
    * Temperature, clocks, throttle reasons, memory and utilisation are read at most this often
    * (default 100 ms), so a 10 ms energy/power interval does not multiply the FFI calls per second.
    */
   auxIntervalMs?: number;
-  clock?: Clock;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -42,26 +33,22 @@ interface NvmlDevice {
 const INSTALL_FIX =
   'Install the NVIDIA driver (it ships libnvidia-ml.so.1), or point LLEM_NVML_LIBRARY (or the nvmlLibrary option) at the library.';
 
-export class NvmlSampler implements EnergySampler {
+export class NvmlSampler extends PollingSampler {
   readonly name = 'nvml';
   readonly estimated = false;
-  readonly intervalMs: number;
   private readonly libraryPath: string;
-  private readonly clock: Clock;
   private lib: NvmlLibrary | null = null;
   private probed: ProbeResult | null = null;
   private devices: NvmlDevice[] = [];
   private readings = new Map<string, EnergyReading[]>();
-  private loop: SamplingLoop | null = null;
   private readonly auxEvery: number;
   private ticks = 0;
 
   constructor(private readonly options: NvmlSamplerOptions = {}) {
+    super('NVML sampler', options);
     const env = options.env ?? process.env;
     this.libraryPath = options.libraryPath || env.LLEM_NVML_LIBRARY || DEFAULT_NVML_LIBRARY;
-    this.intervalMs = options.intervalMs ?? 100;
     this.auxEvery = Math.max(1, Math.round((options.auxIntervalMs ?? 100) / this.intervalMs));
-    this.clock = options.clock ?? systemClock;
   }
 
   async probe(): Promise<ProbeResult> {
@@ -155,35 +142,28 @@ export class NvmlSampler implements EnergySampler {
     }
   }
 
-  async start(): Promise<void> {
-    const probe = await this.probe();
-    if (!probe.available) throw new Error(probe.reason);
-    if (this.loop) throw new Error('NVML sampler is already running.');
+  protected beginReadings(): void {
     this.ticks = 0;
     this.readings = new Map(this.devices.map((d) => [d.info.id, []]));
-    this.loop = new SamplingLoop(this.intervalMs, () => this.tick());
-    this.loop.start();
   }
 
-  async stop(): Promise<SamplerTrace> {
-    this.loop?.stop();
-    this.loop = null;
+  protected takeTraces(): EnergyDeviceTrace[] {
     const devices: EnergyDeviceTrace[] = this.devices.map((d) => ({
       device: d.info,
       source: d.source,
       readings: this.readings.get(d.info.id) ?? [],
     }));
     this.readings = new Map();
-    return { sampler: this.name, intervalMs: this.intervalMs, devices };
+    return devices;
   }
 
   /** Takes one reading of every device now, between timer ticks (while started). */
   sampleNow(): void {
-    if (this.loop) this.tick();
+    if (this.running) this.tick();
   }
 
   /** One reading per device; a field NVML refuses is left out, never reported as 0. */
-  private tick(): void {
+  protected tick(): void {
     const lib = this.lib;
     if (!lib) return;
     const aux = this.ticks++ % this.auxEvery === 0;
@@ -218,8 +198,7 @@ export class NvmlSampler implements EnergySampler {
 
   /** Shuts NVML down and unloads the library. */
   close(): void {
-    this.loop?.stop();
-    this.loop = null;
+    this.stopLoop();
     if (this.lib) {
       attempt(() => this.lib?.shutdown());
       this.lib = null;

@@ -1,15 +1,8 @@
 /** RAPL sampler: CPU package/core/uncore/DRAM energy counters from Linux powercap sysfs. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type Clock,
-  type EnergyReading,
-  type EnergySampler,
-  type ProbeResult,
-  type SamplerTrace,
-  systemClock,
-} from '@llem/core';
-import { SamplingLoop } from '../sampling-loop.js';
+import type { EnergyReading, ProbeResult } from '@llem/core';
+import { PollingSampler, type PollingSamplerOptions } from '../polling-sampler.js';
 import type { EnergyDeviceInfo, EnergyDeviceTrace } from '../types.js';
 
 export const DEFAULT_POWERCAP_ROOT = '/sys/class/powercap';
@@ -17,11 +10,9 @@ export const DEFAULT_POWERCAP_ROOT = '/sys/class/powercap';
 /** Reads one sysfs file as text. Injectable because root ignores file modes, so tests cannot chmod a denial. */
 export type ReadText = (path: string) => string;
 
-export interface RaplSamplerOptions {
+export interface RaplSamplerOptions extends PollingSamplerOptions {
   /** powercap root; default /sys/class/powercap. */
   root?: string;
-  intervalMs?: number;
-  clock?: Clock;
   readText?: ReadText;
 }
 
@@ -48,22 +39,18 @@ export function raplPermissionFix(root: string): string {
   );
 }
 
-export class RaplSampler implements EnergySampler {
+export class RaplSampler extends PollingSampler {
   readonly name = 'rapl';
   readonly estimated = false;
-  readonly intervalMs: number;
   private readonly root: string;
-  private readonly clock: Clock;
   private readonly readText: ReadText;
   private probed: ProbeResult | null = null;
   private zones: RaplZone[] = [];
   private readings = new Map<string, EnergyReading[]>();
-  private loop: SamplingLoop | null = null;
 
   constructor(options: RaplSamplerOptions = {}) {
+    super('RAPL sampler', options);
     this.root = options.root ?? DEFAULT_POWERCAP_ROOT;
-    this.intervalMs = options.intervalMs ?? 100;
-    this.clock = options.clock ?? systemClock;
     this.readText = options.readText ?? ((path) => readFileSync(path, 'utf8'));
   }
 
@@ -155,16 +142,11 @@ export class RaplSampler implements EnergySampler {
     return null;
   }
 
-  async start(): Promise<void> {
-    const probe = await this.probe();
-    if (!probe.available) throw new Error(probe.reason);
-    if (this.loop) throw new Error('RAPL sampler is already running.');
+  protected beginReadings(): void {
     this.readings = new Map(this.zones.map((z) => [z.info.id, []]));
-    this.loop = new SamplingLoop(this.intervalMs, () => this.tick());
-    this.loop.start();
   }
 
-  private tick(): void {
+  protected tick(): void {
     for (const z of this.zones) {
       try {
         const uj = parseMicrojoules(this.readText(z.energyPath));
@@ -176,9 +158,7 @@ export class RaplSampler implements EnergySampler {
     }
   }
 
-  async stop(): Promise<SamplerTrace> {
-    this.loop?.stop();
-    this.loop = null;
+  protected takeTraces(): EnergyDeviceTrace[] {
     const devices: EnergyDeviceTrace[] = this.zones.map((z) => ({
       device: z.info,
       source: 'counter',
@@ -186,6 +166,6 @@ export class RaplSampler implements EnergySampler {
       readings: this.readings.get(z.info.id) ?? [],
     }));
     this.readings = new Map();
-    return { sampler: this.name, intervalMs: this.intervalMs, devices };
+    return devices;
   }
 }
