@@ -17,7 +17,11 @@ export async function slurmJobStates(
     const queue = await commands.squeue(withJobs.map((s) => s.scheduler!.jobId));
     for (const state of withJobs) {
       const job = queue.get(state.scheduler!.jobId);
-      if (job) out.set(state.experimentId, job.reason && job.state === 'PENDING' ? `PENDING (${job.reason})` : job.state);
+      if (job)
+        out.set(
+          state.experimentId,
+          job.reason && job.state === 'PENDING' ? `PENDING (${job.reason})` : job.state,
+        );
     }
   } catch {
     // No Slurm here (status read on a laptop): the recorded job ids are still shown.

@@ -147,10 +147,28 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
       });
       step(run, 'reused', result ? resultPath : undefined);
     } else if (state && inSlurm(state)) {
-      // Submitted by an earlier `llem run`: never resubmitted while Slurm still has it.
-      const job = findJob(queue, state.scheduler!.jobId);
-      track(run, state.scheduler!.jobId);
-      step(run, 'launching', `following Slurm job ${state.scheduler!.jobId}${job ? ` (${job.state})` : ''}`);
+      const jobId = state.scheduler!.jobId;
+      const job = queue.get(jobId);
+      if (job && isActiveState(job.state)) {
+        // Submitted by an earlier `llem run`: never resubmitted while Slurm still has it.
+        track(run, jobId);
+        step(run, 'launching', `following Slurm job ${jobId} (${job.state})`);
+        continue;
+      }
+      // It ended while no llem followed it: settle it now with Slurm's reason, then redo it if not done.
+      const ended = job ?? (await slurm.sacct([jobId])).get(jobId) ?? null;
+      const past: Tracked = { run, entry: { ...entry }, jobId, lastState: null, t0: Date.now() };
+      const outcome = await settle(past, ended, { store, clock, studyDir });
+      if (outcome.fields.status === 'done') {
+        if (outcome.result) results.push(outcome.result);
+        Object.assign(entry, outcome.fields, { status: 'reused' });
+        step(run, 'reused', outcome.fields.resultPath ?? undefined);
+      } else {
+        warnings.push(
+          `${run.experimentId}: ${outcome.fields.error ?? `Slurm job ${jobId} ended`} Submitting it again.`,
+        );
+        toSubmit.push(run);
+      }
     } else toSubmit.push(run);
   }
 
@@ -200,7 +218,7 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
     const now = await slurm.squeue(ids);
     const ended: [Tracked, SlurmJobInfo | null][] = [];
     for (const t of tracked.values()) {
-      const job = findJob(now, t.jobId) ?? null;
+      const job = now.get(t.jobId) ?? null;
       if (job && job.state === 'PENDING' && HOPELESS_PENDING_REASONS.includes(job.reason ?? '')) {
         await slurm.cancel([t.jobId], { timeoutMs: 10_000 });
         ended.push([t, job]);
@@ -279,10 +297,6 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
 /** An unfinished state submitted to Slurm: Slurm says whether it is alive. */
 function inSlurm(state: ExperimentState): boolean {
   return state.scheduler?.name === 'slurm' && !state.failed && state.phase !== 'done';
-}
-
-function findJob(queue: Map<string, SlurmJobInfo>, id: string): SlurmJobInfo | undefined {
-  return queue.get(id);
 }
 
 interface SubmitContext extends SlurmStudyOptions {
@@ -390,7 +404,12 @@ async function settle(
   job: SlurmJobInfo | null,
   ctx: { store: StateStore; clock: Clock; studyDir: string },
 ): Promise<{ fields: Partial<StudyRunEntry>; result: ExperimentResult | null }> {
-  const state = await ctx.store.load(t.run.experimentId);
+  let state = await ctx.store.load(t.run.experimentId);
+  // A job that exited 0 finished its run: on NFS the node's last write can take a moment to show.
+  for (let i = 0; i < 5 && job?.state === 'COMPLETED' && state && !state.failed && !isComplete(state); i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    state = await ctx.store.load(t.run.experimentId);
+  }
   if (state && isComplete(state)) {
     const resultPath = join(ctx.studyDir, t.run.resultDirName, RESULT_FILE_NAME);
     const result = await readResult(resultPath);
