@@ -11,21 +11,13 @@ import {
   parseSetOverride,
 } from '../src/config/load.js';
 import { ConfigError } from '../src/errors.js';
+import { configErrorOf as errorOf } from './helpers/config-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llem-load-'));
 function file(name: string, content: string | Uint8Array): string {
   const path = join(dir, name);
   writeFileSync(path, content);
   return path;
-}
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 describe('loadConfigFile', () => {

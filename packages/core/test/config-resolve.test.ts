@@ -3,9 +3,10 @@ import { z } from 'zod';
 import {
   type BackendCatalog,
   type BackendPlugin,
-  ConfigError,
+  type ConfigError,
   resolveExperimentConfig,
 } from '../src/index.js';
+import { configErrorOf } from './helpers/config-error.js';
 
 function backend(name: string, schema: z.ZodType, extra: Partial<BackendPlugin> = {}): BackendPlugin {
   return {
@@ -36,14 +37,9 @@ const backends = catalog(
 );
 
 function errorOf(raw: unknown, options = {}): ConfigError {
-  try {
-    resolveExperimentConfig(raw, options);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).exitCode).toBe(2);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
+  const error = configErrorOf(() => resolveExperimentConfig(raw, options));
+  expect(error.exitCode).toBe(2);
+  return error;
 }
 
 describe('resolveExperimentConfig', () => {

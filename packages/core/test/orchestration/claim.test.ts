@@ -25,6 +25,16 @@ const measuring = (workload: number, owner: number | null): ExperimentState => {
   return withProcess(state, workload, clock, 'here');
 };
 
+/** A plain claim of 'exp' (no study, no force, no reuse). */
+const request = {
+  experimentId: 'exp',
+  configHash: 'aaaaaaaaaaaaaaaa',
+  studyId: null,
+  cycle: null,
+  force: false,
+  reuseByHash: false,
+};
+
 describe('liveness of a claimed run', () => {
   it('a measuring state stays live while its owner collects after the workload exited', () => {
     expect(staleVerdict(measuring(10, 20), alive([20]), 'here')).toEqual({ stale: false });
@@ -51,15 +61,6 @@ describe('liveness of a claimed run', () => {
 });
 
 describe('claimRun on a real store', () => {
-  const request = {
-    experimentId: 'exp',
-    configHash: 'aaaaaaaaaaaaaaaa',
-    studyId: null,
-    cycle: null,
-    force: false,
-    reuseByHash: false,
-  };
-
   it('of two concurrent retries of a failed run exactly one wins (revision check), the other is busy', async () => {
     const store = new JsonFileTestStore(await mkdtemp(join(tmpdir(), 'llem-claim-')));
     const created = await store.create('exp', 'aaaaaaaaaaaaaaaa');
@@ -93,15 +94,6 @@ describe('claimRun on a real store', () => {
 });
 
 describe('claimRun from inside a scheduler job', () => {
-  const request = {
-    experimentId: 'exp',
-    configHash: 'aaaaaaaaaaaaaaaa',
-    studyId: null,
-    cycle: null,
-    force: false,
-    reuseByHash: false,
-  };
-
   it('takes over the state the submitter claimed for exactly this job, keeping its attempt', async () => {
     const store = new JsonFileTestStore(await mkdtemp(join(tmpdir(), 'llem-claim-')));
     // The submitter (a live process: this one's parent) claimed it and recorded job 42.

@@ -3,25 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError,
   expandStudy,
   MAX_EXPERIMENT_ID_LENGTH,
   resolveExperimentConfig,
   sanitizeExperimentId,
   studyDesignHash,
 } from '../../src/index.js';
+import { configErrorOf as configError } from '../helpers/config-error.js';
 import { catalogOf, scriptBackend } from './helpers/script-backend.js';
 
 const backends = catalogOf(scriptBackend());
-const configError = (fn: () => unknown): ConfigError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-};
 
 describe('expandStudy: grid', () => {
   it('addresses nested fields at any depth with dotted keys, last key fastest', () => {

@@ -2,7 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
-import { type ExperimentResult, ExperimentResultSchema, resolveExperimentConfig } from '../../src/index.js';
+import {
+  type ExperimentResult,
+  ExperimentResultSchema,
+  resolveExperimentConfig,
+  type TimeseriesRow,
+} from '../../src/index.js';
 
 /**
  * ExperimentResult fixtures. Every fixture is parsed by ExperimentResultSchema, so a schema change
@@ -170,6 +175,24 @@ export function makeResult(options: FixtureOptions = {}): ExperimentResult {
 }
 
 /** A fresh temp directory, removed after the test. */
+/** A gpu0 NVML timeseries row that carries power only (what the timeline charts draw). */
+export function powerRow(
+  row: Pick<TimeseriesRow, 't_rel_s' | 'power_w' | 'in_window'> & Partial<TimeseriesRow>,
+): TimeseriesRow {
+  return {
+    device_id: 'gpu0',
+    sampler: 'nvml',
+    source: 'counter',
+    energy_mj: null,
+    temperature_c: null,
+    sm_clock_mhz: null,
+    throttle_reasons: null,
+    memory_used_bytes: null,
+    utilisation_pct: null,
+    ...row,
+  };
+}
+
 export async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'llem-results-'));
   onTestFinished(() => rm(dir, { recursive: true, force: true }));

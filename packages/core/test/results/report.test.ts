@@ -15,7 +15,7 @@ import {
   writeReport,
   writeTimeseries,
 } from '../../src/index.js';
-import { makeResult, tempDir } from './fixtures.js';
+import { makeResult, powerRow, tempDir } from './fixtures.js';
 
 const EVIL = '<script>alert("x")</script>&<img src=x onerror=alert(1)>';
 
@@ -78,34 +78,8 @@ describe('renderReport', () => {
     expect(svgCount(renderReport(results))).toBe(3);
     const one = results[0]?.experiment_id as string;
     const rows = [
-      {
-        t_rel_s: -1,
-        device_id: 'gpu0',
-        sampler: 'nvml',
-        source: 'counter',
-        power_w: 80,
-        energy_mj: null,
-        temperature_c: null,
-        sm_clock_mhz: null,
-        throttle_reasons: null,
-        memory_used_bytes: null,
-        utilisation_pct: null,
-        in_window: false,
-      },
-      {
-        t_rel_s: 5,
-        device_id: 'gpu0',
-        sampler: 'nvml',
-        source: 'counter',
-        power_w: 300,
-        energy_mj: null,
-        temperature_c: null,
-        sm_clock_mhz: null,
-        throttle_reasons: null,
-        memory_used_bytes: null,
-        utilisation_pct: null,
-        in_window: true,
-      },
+      powerRow({ t_rel_s: -1, power_w: 80, in_window: false }),
+      powerRow({ t_rel_s: 5, power_w: 300, in_window: true }),
     ];
     const html = renderReport(results, { timeseries: { [one]: rows } });
     expect(svgCount(html)).toBe(4);
@@ -201,20 +175,14 @@ describe('chart helpers', () => {
     expect(niceTicks(3, 97)).toEqual([20, 40, 60, 80]);
   });
   it('draws an hour-long 8-GPU timeline (288 000 readings) as a bounded SVG', () => {
-    const rows = Array.from({ length: 288_000 }, (_, i) => ({
-      t_rel_s: Math.floor(i / 8) / 10,
-      device_id: `gpu${i % 8}`,
-      sampler: 'nvml',
-      source: 'counter',
-      power_w: 300 + (i % 13),
-      energy_mj: null,
-      temperature_c: null,
-      sm_clock_mhz: null,
-      throttle_reasons: null,
-      memory_used_bytes: null,
-      utilisation_pct: null,
-      in_window: true,
-    }));
+    const rows = Array.from({ length: 288_000 }, (_, i) =>
+      powerRow({
+        t_rel_s: Math.floor(i / 8) / 10,
+        device_id: `gpu${i % 8}`,
+        power_w: 300 + (i % 13),
+        in_window: true,
+      }),
+    );
     const chart = powerTimeline('long', rows, 3600);
     expect(chart?.match(/<polyline/g)).toHaveLength(8);
     expect(chart?.length).toBeLessThan(200_000);
