@@ -77,17 +77,20 @@ export async function loadPlan(path: string, options: LoadPlanOptions): Promise<
   return { file, raw, plan, backends };
 }
 
+/** The `llem run` flags that override the config. */
+export interface OverrideFlags {
+  model?: string;
+  backend?: string;
+  dataset?: string;
+  n?: number;
+  batchSize?: number;
+  precision?: string;
+  set?: readonly string[];
+}
+
 /** The overrides `llem run` flags ask for, in flag order. */
 export function overridesFromFlags(
-  flags: {
-    model?: string;
-    backend?: string;
-    dataset?: string;
-    n?: number;
-    batchSize?: number;
-    precision?: string;
-    set?: readonly string[];
-  },
+  flags: OverrideFlags,
   parseSet: (text: string) => ConfigOverride,
   raw?: RawConfig,
 ): ConfigOverride[] {

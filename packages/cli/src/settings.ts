@@ -118,6 +118,13 @@ export function loadUserConfig(path: string): { config: UserConfig; loaded: bool
   return { config: parsed.data, loaded: true };
 }
 
+/** Where a setting's bad value came from, as the user wrote it: --flag, LLEM_ENV or defaults.key. */
+function whereSet(name: string, source: SettingSource): string {
+  if (source === 'flag') return `--${name}`;
+  if (source === 'env') return `LLEM_${name.toUpperCase()}`;
+  return `defaults.${name}`;
+}
+
 function pick<T extends string>(
   name: string,
   allowed: readonly T[],
@@ -127,13 +134,7 @@ function pick<T extends string>(
   for (const [source, value] of layers) {
     if (value === undefined || value === '') continue;
     if (!(allowed as readonly string[]).includes(value)) {
-      const where =
-        source === 'flag'
-          ? `--${name}`
-          : source === 'env'
-            ? `LLEM_${name.toUpperCase()}`
-            : `defaults.${name}`;
-      throw new ConfigError(`${where}: '${value}' is not one of ${allowed.join(', ')}.`, {
+      throw new ConfigError(`${whereSet(name, source)}: '${value}' is not one of ${allowed.join(', ')}.`, {
         fix: `Use one of: ${allowed.join(', ')}.`,
       });
     }
@@ -151,13 +152,7 @@ function pickPluginName(
   for (const [source, value] of layers) {
     if (value === undefined || value === '') continue;
     if (!/^[a-z][a-z0-9-]{0,63}$/.test(value)) {
-      const where =
-        source === 'flag'
-          ? `--${name}`
-          : source === 'env'
-            ? `LLEM_${name.toUpperCase()}`
-            : `defaults.${name}`;
-      throw new ConfigError(`${where}: '${value}' is not a ${name} name.`, {
+      throw new ConfigError(`${whereSet(name, source)}: '${value}' is not a ${name} name.`, {
         fix: `Use ${STORE_NAMES.join(', ')} or the name of an installed llem-${name}-<name> plugin.`,
       });
     }

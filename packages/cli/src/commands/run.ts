@@ -22,20 +22,13 @@ import type { Command } from 'commander';
 import { compose, createRegistry } from '../compose.js';
 import { resolveLaunch } from '../launch.js';
 import type { Output } from '../output.js';
-import { loadPlan, overridesFromFlags } from '../plan.js';
+import { loadPlan, type OverrideFlags, overridesFromFlags } from '../plan.js';
 import { resolveSettings, type Settings } from '../settings.js';
 import { duration } from '../view/format.js';
 import { createView, type ProgressView, type RunFinished } from '../view/progress.js';
 import { resultsTable } from '../view/tables.js';
 
-export interface RunFlags {
-  model?: string;
-  backend?: string;
-  dataset?: string;
-  n?: number;
-  batchSize?: number;
-  precision?: string;
-  set?: string[];
+export interface RunFlags extends OverrideFlags {
   cycles?: number;
   order?: string;
   runner?: string;
