@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EnergyMeasurementSchema } from '../energy/measurement.js';
-import { LatencySchema, MeasurementWindowSchema } from './workload-result.js';
+import { LatencySchema, MeasurementWindowSchema, WorkloadReportFields } from './workload-result.js';
 
 /** Bumped on any breaking change to result.json; readers refuse a newer major. */
 export const RESULT_SCHEMA_VERSION = '1.0' as const;
@@ -55,12 +55,7 @@ export const ExperimentResultSchema = z.strictObject({
     /** Which energy figure the above use: adjusted, raw, estimate. */
     basis: z.enum(['adjusted', 'raw', 'estimate']).nullable(),
   }),
-  warmup: z.record(z.string(), z.unknown()).nullable(),
-  memory: z.record(z.string(), z.unknown()).nullable(),
-  flops: z.record(z.string(), z.unknown()).nullable(),
-  environment: z.record(z.string(), z.unknown()),
-  energy_cross_check: z.record(z.string(), z.unknown()).nullable(),
-  warnings: z.array(z.string()),
+  ...WorkloadReportFields,
   /** Relative file names of sidecars (timeseries.csv / .parquet, logs). */
   files: z.record(z.string(), z.string()),
 });

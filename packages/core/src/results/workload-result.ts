@@ -31,6 +31,17 @@ export const MeasurementWindowSchema = z.strictObject({
 });
 export type MeasurementWindow = z.infer<typeof MeasurementWindowSchema>;
 
+/** What a workload reports beside its counts and timings; result.json carries these fields as is. */
+export const WorkloadReportFields = {
+  warmup: z.record(z.string(), z.unknown()).nullable(),
+  memory: z.record(z.string(), z.unknown()).nullable(),
+  flops: z.record(z.string(), z.unknown()).nullable(),
+  environment: z.record(z.string(), z.unknown()),
+  /** Energy the workload read itself (e.g. NVML in-process), to cross-check the host meter. */
+  energy_cross_check: z.record(z.string(), z.unknown()).nullable(),
+  warnings: z.array(z.string()),
+};
+
 /**
  * What a backend reports about the workload it ran (no energy: that is the meter's job).
  * Token counts are honest: input without padding, output up to and including EOS.
@@ -57,13 +68,7 @@ export const WorkloadResultSchema = z.object({
     requests_per_s: z.number().nonnegative(),
   }),
   latency: LatencySchema.nullable(),
-  warmup: z.record(z.string(), z.unknown()).nullable(),
-  memory: z.record(z.string(), z.unknown()).nullable(),
-  flops: z.record(z.string(), z.unknown()).nullable(),
-  environment: z.record(z.string(), z.unknown()),
-  /** Energy the workload read itself (e.g. NVML in-process), to cross-check the host meter. */
-  energy_cross_check: z.record(z.string(), z.unknown()).nullable(),
-  warnings: z.array(z.string()),
+  ...WorkloadReportFields,
   extra: z.record(z.string(), z.unknown()).optional(),
 });
 export type WorkloadResult = z.infer<typeof WorkloadResultSchema>;
