@@ -22,6 +22,8 @@ export const SUBPROCESS_ENV_ALLOWLIST: readonly string[] = [
   'XDG_CACHE_HOME',
   'LD_LIBRARY_PATH',
   'CUDA_HOME',
+  // The GPUs this process may use (a Slurm job's allocation): kept unless `gpus` names others.
+  'CUDA_VISIBLE_DEVICES',
   // Hugging Face caches and offline switches (the token is a secret: see SECRET_ENV_KEYS).
   'HF_HOME',
   'HF_HUB_CACHE',
