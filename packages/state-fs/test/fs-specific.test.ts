@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:f
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateStoreError, transition } from '@llem/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createFsStateStore, type FsStateStore } from '../src/index.js';
 
 const HASH = 'aaaaaaaaaaaaaaaa';
@@ -107,18 +107,15 @@ describe('FsStateStore specifics', () => {
   });
 
   it('defaults to $LLEM_STATE_DIR', async () => {
-    const before = process.env.LLEM_STATE_DIR;
-    process.env.LLEM_STATE_DIR = join(dir, 'from-env');
-    try {
-      const fromEnv = await createFsStateStore();
-      expect(fromEnv.dir).toBe(join(dir, 'from-env'));
-      await fromEnv.create('exp-1');
-      expect(await readdir(join(dir, 'from-env'))).toContain('exp-1.json');
-      await fromEnv.close();
-    } finally {
-      if (before === undefined) delete process.env.LLEM_STATE_DIR;
-      else process.env.LLEM_STATE_DIR = before;
-    }
+    vi.stubEnv('LLEM_STATE_DIR', join(dir, 'from-env'));
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
+    const fromEnv = await createFsStateStore();
+    expect(fromEnv.dir).toBe(join(dir, 'from-env'));
+    await fromEnv.create('exp-1');
+    expect(await readdir(join(dir, 'from-env'))).toContain('exp-1.json');
+    await fromEnv.close();
   });
 
   it('an unwritable directory is a StateStoreError with a fix', async () => {

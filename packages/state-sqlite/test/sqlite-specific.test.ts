@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateStoreError } from '@llem/core';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import {
   createSqliteStateStore,
   DEFAULT_DB_NAME,
@@ -125,16 +125,13 @@ describe('SqliteStateStore specifics', () => {
   });
 
   it('defaults to state.sqlite in $LLEM_STATE_DIR', async () => {
-    const before = process.env.LLEM_STATE_DIR;
-    process.env.LLEM_STATE_DIR = join(dir, 'from-env');
-    try {
-      const store = await createSqliteStateStore();
-      expect(store.path).toBe(join(dir, 'from-env', DEFAULT_DB_NAME));
-      await store.create('exp-1');
-      await store.close();
-    } finally {
-      if (before === undefined) delete process.env.LLEM_STATE_DIR;
-      else process.env.LLEM_STATE_DIR = before;
-    }
+    vi.stubEnv('LLEM_STATE_DIR', join(dir, 'from-env'));
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
+    const store = await createSqliteStateStore();
+    expect(store.path).toBe(join(dir, 'from-env', DEFAULT_DB_NAME));
+    await store.create('exp-1');
+    await store.close();
   });
 });
