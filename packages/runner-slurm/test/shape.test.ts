@@ -1,13 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '@llem/core';
 import { describe, expect, it } from 'vitest';
 import {
   assertSharedFilesystemSafe,
   batchScript,
+  isActiveState,
   parseJobShape,
   runStudyOnSlurm,
   SLURM_DIR_NAME,
+  SlurmCommands,
   sbatchOptions,
 } from '../src/index.js';
 import { echoStudy, planOf, scratch, studyOptions } from './helpers.js';
@@ -116,6 +118,28 @@ describe('job shapes on the real cluster', () => {
     );
     const [state] = await options.store.list({ studyId: plan.studyId! });
     expect(state).toMatchObject({ failed: true, scheduler: null });
+    await options.store.close();
+  });
+
+  it('cancels and fails a job that can never start (its dependency failed) instead of waiting forever', async () => {
+    const script = join(dir, 'false.sh');
+    writeFileSync(script, '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    const failing = await new SlurmCommands().sbatch([`--output=${join(dir, 'false.out')}`, script]);
+    for (let i = 0; i < 100; i++) {
+      const job = (await new SlurmCommands().squeue([failing])).get(failing);
+      if (job && !isActiveState(job.state)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const plan = await planOf(echoStudy('echo-never', { sweep: undefined, cycles: 1 }));
+    const options = await studyOptions(dir, { sbatch: [`--dependency=afterok:${failing}`] });
+    const summary = await runStudyOnSlurm(plan, options);
+    expect(summary.counts).toMatchObject({ total: 1, failed: 1 });
+    expect(summary.runs[0]!.error).toMatch(
+      /could never start \(DependencyNeverSatisfied\); llem cancelled it/,
+    );
+    const [state] = await options.store.list({ studyId: plan.studyId! });
+    const job = (await new SlurmCommands().squeue([state!.scheduler!.jobId])).get(state!.scheduler!.jobId);
+    expect(job?.state).toBe('CANCELLED');
     await options.store.close();
   });
 });
