@@ -1,4 +1,4 @@
-import { type ColumnSource, parquetWriteBuffer } from 'hyparquet-writer';
+import type { ColumnSource } from 'hyparquet-writer';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 
 /**
@@ -76,11 +76,13 @@ function parquetData(column: TableColumn): ColumnSource['data'] {
   }
 }
 
-export function tableToParquet(
+/** Parquet bytes. The writer is imported on first use: commands that write no table start faster. */
+export async function tableToParquet(
   columns: readonly TableColumn[],
   metadata: Record<string, string> = {},
-): Uint8Array {
+): Promise<Uint8Array> {
   rowCount(columns);
+  const { parquetWriteBuffer } = await import('hyparquet-writer');
   const buffer = parquetWriteBuffer({
     columnData: columns.map((column) => ({
       name: column.name,
@@ -110,7 +112,7 @@ export async function writeTable(
   }
   if (formats.includes('parquet')) {
     written.parquet = `${stem}.parquet`;
-    await writeFileAtomic(written.parquet, tableToParquet(columns, metadata));
+    await writeFileAtomic(written.parquet, await tableToParquet(columns, metadata));
   }
   return written;
 }
