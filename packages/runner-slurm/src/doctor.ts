@@ -22,7 +22,10 @@ export async function checkSlurm(
       {
         name: 'slurm client',
         ok: false,
-        detail: 'sbatch not found on PATH (install slurm-client, or load the cluster module)',
+        detail:
+          version.code === 127
+            ? 'sbatch not found on PATH (install slurm-client, or load the cluster module)'
+            : `sbatch --version failed: ${lastLine(version.stderr || version.stdout)} (check SLURM_CONF)`,
       },
     ];
   const checks: SlurmCheck[] = [{ name: 'slurm client', ok: true, detail: version.stdout.trim() }];
@@ -33,7 +36,7 @@ export async function checkSlurm(
     ok: up,
     detail: up
       ? ping.stdout.trim().split('\n')[0]!
-      : `not reachable: ${(ping.stderr || ping.stdout).trim().split('\n')[0] ?? ''} (check SLURM_CONF and munge)`,
+      : `not reachable: ${lastLine(ping.stderr || ping.stdout)} (check SLURM_CONF and munge)`,
   });
   if (!up) return checks;
   const gres = await run(['sinfo', '-h', '-N', '-o', '%N %G']);
@@ -50,4 +53,9 @@ export async function checkSlurm(
         : 'no node offers gres gpu (jobs asking for GPUs will be refused)',
   });
   return checks;
+}
+
+/** Slurm clients print their fatal reason last. */
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1) ?? '';
 }
