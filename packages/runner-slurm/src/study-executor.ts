@@ -62,6 +62,9 @@ export interface SlurmStudyOptions {
   cancelTimeoutMs?: number;
 }
 
+/** Consecutive failed squeue calls after which following gives up (the jobs keep running). */
+const MAX_QUERY_FAILURES = 20;
+
 /** Where the submitter keeps exec files, the batch script and the jobs' output (under the study dir). */
 export const SLURM_DIR_NAME = '.llem-slurm';
 
@@ -213,9 +216,21 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
   // 3. Follow until every job has ended; Ctrl+C cancels them all.
   let interrupted = signal?.aborted ?? false;
   const pollMs = shape.poll_seconds * 1000;
+  let queryFailures = 0;
   while (tracked.size > 0 && !interrupted) {
     const ids = [...tracked.values()].map((t) => t.jobId);
-    const now = await slurm.squeue(ids);
+    let now: Map<string, SlurmJobInfo>;
+    try {
+      now = await slurm.squeue(ids);
+      queryFailures = 0;
+    } catch (error) {
+      // A controller restart or failover is not the jobs' end: keep asking for a while.
+      if (++queryFailures >= MAX_QUERY_FAILURES) throw error;
+      warnings.push(`squeue failed (${(error as Error).message}); retrying.`);
+      await interruptibleSleep(pollMs, signal);
+      interrupted = signal?.aborted ?? false;
+      continue;
+    }
     const ended: [Tracked, SlurmJobInfo | null][] = [];
     for (const t of tracked.values()) {
       const job = now.get(t.jobId) ?? null;
