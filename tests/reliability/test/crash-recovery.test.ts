@@ -42,7 +42,17 @@ describe.each(['fs', 'sqlite'] as const)('crash recovery (%s store)', (store) =>
       child.kill('SIGKILL');
       const result = await done;
       if (result.signal === 'SIGKILL') kills.push(delay);
-      else expect(result.code, `${result.stdout.slice(-1500)}\n${result.stderr}`).toBe(0); // it finished before the kill
+      else {
+        // It finished before the kill. Exit 1 only for `busy`: the workload of the llem killed just
+        // before was still running (its watchdog ends it within moments), so it was not touched.
+        const summary = summaryOf(result.stdout);
+        const counts = JSON.stringify(summary.counts);
+        expect(summary.counts.failed, counts).toBe(0);
+        expect(
+          result.code === 0 || (result.code === 1 && summary.counts.busy! > 0),
+          `exit ${result.code}: ${counts}\n${result.stderr}`,
+        ).toBe(true);
+      }
     }
     expect(kills.length).toBeGreaterThan(KILLS / 2);
 
