@@ -58,8 +58,21 @@ describe.each(['fs', 'sqlite'] as const)('crash recovery (%s store)', (store) =>
 
     // A killed llem leaves its workload to the runner's watchdog, which ends it: nothing survives.
     expect(await survivors(box.dir)).toEqual([]);
-    const final = await llem(['run', study, '--json'], box.env);
-    expect(final.code, `${final.stdout.slice(-3000)}\n${final.stderr}`).toBe(0);
+    // Known gap (reported): llem killed between creating a state and recording itself as its owner
+    // leaves an unowned 'initialising' state, which counts as busy for 60 s
+    // (UNOWNED_INITIALISING_GRACE_MS) and is then taken over. Rerun until nothing is busy.
+    let final = await llem(['run', study, '--json'], box.env);
+    const deadline = Date.now() + 90_000;
+    while (final.code === 1 && summaryOf(final.stdout).counts.busy! > 0 && Date.now() < deadline) {
+      expect(summaryOf(final.stdout).counts.failed).toBe(0);
+      await sleep(5000);
+      final = await llem(['run', study, '--json'], box.env);
+    }
+    const explain = () => {
+      const last = summaryOf(final.stdout);
+      return `${JSON.stringify(last.counts)} ${JSON.stringify(last.runs.filter((r) => r.status !== 'reused' && r.status !== 'done'))}\n${final.stderr}`;
+    };
+    expect(final.code, explain()).toBe(0);
     const summary = summaryOf(final.stdout);
     expect(summary.counts.total).toBe(EXPERIMENTS);
     expect(summary.counts.done! + summary.counts.reused!).toBe(EXPERIMENTS);
