@@ -4,6 +4,7 @@ import {
   assertConfigHash,
   assertStorableState,
   ConfigError,
+  type CreateStateOptions,
   cleanupStaleStates,
   createState,
   defaultStateDir,
@@ -87,7 +88,7 @@ export class FsStateStore implements StateStore {
   async create(
     experimentId: string,
     configHash: string | null = null,
-    options: { studyId?: string | null; cycle?: number | null } = {},
+    options: Omit<CreateStateOptions, 'clock'> = {},
   ): Promise<ExperimentState> {
     this.assertOpen();
     return this.write(createState(experimentId, configHash, { ...options, clock: this.env.clock }), 'create');

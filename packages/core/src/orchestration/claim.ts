@@ -65,9 +65,14 @@ export async function claimRun(store: StateStore, request: ClaimRequest, clock: 
   if (!existing) {
     let created: ExperimentState;
     try {
+      // Owner and attempt go in the creating write: a kill right after it leaves a record whose
+      // dead owner marks it stale at once, not an unowned one that looks busy for a while.
       created = await store.create(request.experimentId, request.configHash, {
         studyId: request.studyId,
         cycle: request.cycle,
+        ownerPid: process.pid,
+        hostName: hostname(),
+        attempt: 1,
       });
     } catch (error) {
       if (!(error instanceof StateStoreError)) throw error;
@@ -75,7 +80,7 @@ export async function claimRun(store: StateStore, request: ClaimRequest, clock: 
       if (!winner) throw error;
       return { kind: 'busy', state: winner, reason: `claimed by another llem process${ownerText(winner)}` };
     }
-    return own(store, { ...created, attempt: 1 }, null, null, clock);
+    return { kind: 'claimed', state: created, previous: null, staleReason: null };
   }
   if (isComplete(existing) && !forces(request, existing)) return { kind: 'reused', state: existing };
   if (

@@ -62,6 +62,10 @@ export type ExperimentState = z.infer<typeof ExperimentStateSchema>;
 export interface CreateStateOptions {
   studyId?: string | null;
   cycle?: number | null;
+  /** The llem process that owns this attempt, recorded in the same write that creates the record. */
+  ownerPid?: number | null;
+  hostName?: string | null;
+  attempt?: number;
   clock?: Clock;
 }
 
@@ -83,9 +87,9 @@ export function createState(
     startedAt: null,
     lastUpdated: now,
     subprocessPid: null,
-    ownerPid: null,
-    hostName: null,
-    attempt: 0,
+    ownerPid: options.ownerPid ?? null,
+    hostName: options.hostName ?? null,
+    attempt: options.attempt ?? 0,
     studyId: options.studyId ?? null,
     cycle: options.cycle ?? null,
     revision: 0,

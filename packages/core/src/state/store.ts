@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Clock } from '../clock.js';
-import type { ExperimentState } from './experiment-state.js';
+import type { CreateStateOptions, ExperimentState } from './experiment-state.js';
 import type { ExperimentPhase } from './phase.js';
 
 export interface StateFilter {
@@ -26,7 +26,7 @@ export interface StateStore {
   create(
     experimentId: string,
     configHash?: string | null,
-    options?: { studyId?: string | null; cycle?: number | null },
+    options?: Omit<CreateStateOptions, 'clock'>,
   ): Promise<ExperimentState>;
   /** The stored state, or null when absent. A corrupt record throws StateStoreError naming it. */
   load(experimentId: string): Promise<ExperimentState | null>;

@@ -120,6 +120,21 @@ export function describeStateStoreContract(name: string, factory: StateStoreCont
         expect(await store.load('exp-1')).toEqual(state);
       });
 
+      it('create records the owning process and attempt in the same write', async () => {
+        const state = await store.create('exp-owned', HASH_A, {
+          ownerPid: 4242,
+          hostName: 'node-a',
+          attempt: 1,
+        });
+        expect(state).toMatchObject({
+          ownerPid: 4242,
+          hostName: 'node-a',
+          attempt: 1,
+          phase: 'initialising',
+        });
+        expect(await store.load('exp-owned')).toEqual(state);
+      });
+
       it('load returns null for an absent record', async () => {
         expect(await store.load('never-created')).toBeNull();
       });
