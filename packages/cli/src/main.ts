@@ -131,7 +131,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     );
 
   storeOptions(
-    program.command('cleanup').description('mark experiments whose process is gone (stale) as failed'),
+    program
+      .command('cleanup')
+      .description('mark experiments whose process is gone (stale) as failed')
+      .option('--quarantine', 'also move corrupt state records aside (kept under the store, never deleted)'),
   ).action(
     act(async (cmd) => {
       const { cleanupCommand } = await import('./commands/status.js');

@@ -40,6 +40,17 @@ export class InvalidStateTransitionError extends LlemError {
 /** A store could not read or write a record: corrupt, foreign, unreachable or closed. */
 export class StateStoreError extends LlemError {}
 
+/** A stored record that cannot be read back. `recordId` names it so it can be quarantined. */
+export class CorruptRecordError extends StateStoreError {
+  constructor(
+    message: string,
+    readonly recordId: string | undefined,
+    options: LlemErrorOptions = {},
+  ) {
+    super(message, options);
+  }
+}
+
 /** A save lost a race: the stored record is newer than the one being written. */
 export class StateConflictError extends StateStoreError {
   constructor(

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   assertConfigHash,
@@ -35,6 +35,8 @@ export interface FsStateStoreOptions extends StateStoreEnvironment {
 }
 
 const RECORD_SUFFIX = '.json';
+/** Corrupt records moved aside by `quarantine`, never read again by the store. */
+const QUARANTINE_DIR = '.quarantine';
 
 /**
  * StateStore on plain files: `<dir>/<id>.json` per experiment, written atomically (temp file,
@@ -118,6 +120,29 @@ export class FsStateStore implements StateStore {
       if (this.durable) await fsyncDirectory(this.dir);
       if (current?.configHash) await this.index.remove(current.configHash, experimentId);
       return true;
+    });
+  }
+
+  /** Moves `<id>.json` to `.quarantine/<id>.json.<time>` (hard link + unlink: never overwrites). */
+  async quarantine(experimentId: string): Promise<string> {
+    this.assertOpen();
+    const id = sanitizeExperimentId(experimentId);
+    const source = this.recordPath(id);
+    return this.withLock(id, async () => {
+      const dir = join(this.dir, QUARANTINE_DIR);
+      await mkdir(dir, { recursive: true });
+      const target = join(dir, `${id}${RECORD_SUFFIX}.${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      try {
+        await link(source, target);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') throw new StateStoreError(`No state record ${source} to quarantine.`);
+        throw this.ioError('quarantine', source, error);
+      }
+      if (this.durable) await fsyncDirectory(dir);
+      await unlink(source);
+      if (this.durable) await fsyncDirectory(this.dir);
+      return target;
     });
   }
 

@@ -18,6 +18,12 @@ export const MIGRATIONS: readonly string[] = [
    ) STRICT;
    CREATE INDEX experiments_by_hash ON experiments (config_hash, last_updated);
    CREATE INDEX experiments_by_study ON experiments (study_id);`,
+  // 2: corrupt rows moved aside by quarantine(), kept verbatim.
+  `CREATE TABLE quarantine (
+     id TEXT NOT NULL,
+     data TEXT NOT NULL,
+     moved_at TEXT NOT NULL
+   ) STRICT;`,
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

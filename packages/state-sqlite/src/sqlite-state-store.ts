@@ -93,6 +93,9 @@ export class SqliteStateStore implements StateStore {
            revision = excluded.revision, data = excluded.data`,
       ),
       delete: db.prepare<[string]>('DELETE FROM experiments WHERE id = ?'),
+      quarantine: db.prepare<[string, string]>(
+        'INSERT INTO quarantine (id, data, moved_at) SELECT id, data, ? FROM experiments WHERE id = ?',
+      ),
       byHash: db.prepare<[string], Row>(
         'SELECT id, data FROM experiments WHERE config_hash = ? ORDER BY last_updated DESC, id DESC LIMIT 1',
       ),
@@ -123,6 +126,21 @@ export class SqliteStateStore implements StateStore {
     this.assertOpen();
     const id = sanitizeExperimentId(experimentId);
     return this.guard('delete', () => this.statements.delete.run(id).changes > 0);
+  }
+
+  /** Moves the row, verbatim, into the `quarantine` table in one transaction. */
+  async quarantine(experimentId: string): Promise<string> {
+    this.assertOpen();
+    const id = sanitizeExperimentId(experimentId);
+    const move = this.db.transaction(() => {
+      const moved = this.statements.quarantine.run(new Date().toISOString(), id);
+      if (moved.changes === 0)
+        throw new StateStoreError(`No state record '${id}' in ${this.path} to quarantine.`);
+      this.statements.delete.run(id);
+      return moved.lastInsertRowid;
+    });
+    const rowid = this.guard('quarantine', () => move.immediate());
+    return `${this.path} (table quarantine, rowid ${rowid}, id '${id}')`;
   }
 
   async list(filter: StateFilter = {}, options: ListOptions = {}): Promise<ExperimentState[]> {

@@ -70,6 +70,29 @@ describe('corrupt state records (fs store)', () => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect(bytesOf(damaged)).toEqual(before);
   });
+
+  it('llem cleanup --quarantine moves the unreadable records aside byte for byte; a newer-schema one stays', async () => {
+    const before = bytesOf(damaged);
+    const r = await llem(['cleanup', '--quarantine', '--json'], box.env);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      quarantined: { id: string; to: string }[];
+      unreadable: string[];
+    };
+    const moved = damaged.slice(0, 3);
+    expect(report.quarantined.map((q) => `${q.id}.json`).sort()).toEqual(
+      moved.map((p) => basename(p)).sort(),
+    );
+    for (const [i, path] of moved.entries()) {
+      const entry = report.quarantined.find((q) => `${q.id}.json` === basename(path))!;
+      expect(readFileSync(entry.to).toString('base64')).toBe(before[i]);
+    }
+    expect(report.unreadable).toHaveLength(1);
+    expect(report.unreadable[0]).toContain(damaged[3]!);
+    const { corrupt } = await statusOf(box.env);
+    expect(corrupt).toHaveLength(1);
+    expect(bytesOf([damaged[3]!])).toEqual([before[3]]);
+  });
 });
 
 describe('corrupt state rows (sqlite store)', () => {

@@ -1,4 +1,10 @@
-import type { ExperimentPhase, ExperimentState, StateFilter } from '@llem/core';
+import {
+  CorruptRecordError,
+  type ExperimentPhase,
+  type ExperimentState,
+  type StateFilter,
+  StateStoreError,
+} from '@llem/core';
 import Table from 'cli-table3';
 import { openStore } from '../compose.js';
 import type { Output } from '../output.js';
@@ -115,17 +121,42 @@ export async function statusCommand(flags: StatusFlags, out: Output): Promise<nu
 }
 
 /** `llem cleanup`: marks stale `measuring` states (process gone) failed. */
-export async function cleanupCommand(flags: StoreFlags, out: Output): Promise<number> {
+export interface CleanupFlags extends StoreFlags {
+  quarantine?: boolean;
+}
+
+export async function cleanupCommand(flags: CleanupFlags, out: Output): Promise<number> {
   const settings = resolveSettings({ store: flags.store, stateDir: flags.stateDir });
   const store = await openStore(settings);
   try {
+    const corrupt: StateStoreError[] = [];
+    await store.list({}, { onCorrupt: (error) => corrupt.push(error as StateStoreError) });
+    const quarantined: { id: string; to: string }[] = [];
+    if (flags.quarantine) {
+      if (!store.quarantine) throw new StateStoreError(`The ${store.name} store cannot quarantine records.`);
+      for (const error of corrupt) {
+        if (error instanceof CorruptRecordError && error.recordId) {
+          quarantined.push({ id: error.recordId, to: await store.quarantine(error.recordId) });
+        }
+      }
+    }
     const ids = await store.cleanupStale();
-    if (out.json) out.record({ type: 'cleanup', stale: ids });
-    else if (ids.length === 0) out.line('No stale experiments.');
+    const unreadable = corrupt.filter(
+      (e) => !quarantined.some((q) => e instanceof CorruptRecordError && q.id === e.recordId),
+    );
+    if (out.json) {
+      out.record({ type: 'cleanup', stale: ids, quarantined, unreadable: unreadable.map((e) => e.message) });
+      return 0;
+    }
+    if (ids.length === 0) out.line('No stale experiments.');
     else {
       out.line(`Marked ${ids.length} stale experiment(s) failed:`);
       for (const id of ids) out.line(`  ${id}`);
     }
+    for (const q of quarantined) out.line(`Quarantined corrupt record ${q.id} -> ${q.to}`);
+    for (const error of unreadable) out.line(`Unreadable: ${error.message}`);
+    if (unreadable.length > 0 && !flags.quarantine)
+      out.line('Run `llem cleanup --quarantine` to move corrupt records aside.');
     return 0;
   } finally {
     await store.close();

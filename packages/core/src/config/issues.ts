@@ -43,7 +43,11 @@ export interface ConfigIssue {
 }
 
 /** One line per zod issue, with the field path and a did-you-mean for unknown keys. */
-export function describeZodIssues(error: z.ZodError, schema: z.ZodType, prefix: ConfigPath = []): ConfigIssue[] {
+export function describeZodIssues(
+  error: z.ZodError,
+  schema: z.ZodType,
+  prefix: ConfigPath = [],
+): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const issue of error.issues) {
     const path = [...prefix, ...(issue.path as (string | number)[])];
@@ -78,7 +82,8 @@ function humanMessage(issue: z.core.$ZodIssue): string {
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (typeof value === 'object') return 'a mapping';
   return `${typeof value} ${String(value)}`;
 }
@@ -87,6 +92,7 @@ function describeValue(value: unknown): string {
 export function configErrorFrom(issues: readonly ConfigIssue[], source?: string): ConfigError {
   const where = source ? `${source}: ` : '';
   const lines = issues.map((issue) => `${where}${formatPath(issue.path)}: ${issue.message}`);
-  const fix = 'Fix the field(s) named above; `llem config schema` prints every field with its type and default.';
+  const fix =
+    'Fix the field(s) named above; `llem config schema` prints every field with its type and default.';
   return new ConfigError(lines.join('\n'), { fix });
 }

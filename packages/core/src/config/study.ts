@@ -1,7 +1,17 @@
 import { z } from 'zod';
 
 /** Keys a study file has beside the (inline) base experiment fields. */
-export const STUDY_KEYS = ['name', 'base', 'sweep', 'experiments', 'cycles', 'order', 'shuffle_seed', 'gaps', 'version'] as const;
+export const STUDY_KEYS = [
+  'name',
+  'base',
+  'sweep',
+  'experiments',
+  'cycles',
+  'order',
+  'shuffle_seed',
+  'gaps',
+  'version',
+] as const;
 
 export const CYCLE_ORDERS = ['sequential', 'interleaved', 'shuffled'] as const;
 export type CycleOrder = (typeof CYCLE_ORDERS)[number];

@@ -18,7 +18,10 @@ export function didYouMean(input: string, candidates: readonly string[]): string
   let best: { name: string; distance: number } | undefined;
   for (const name of [...candidates].sort()) {
     const distance = editDistance(input.toLowerCase(), name.toLowerCase());
-    if (distance <= Math.max(1, Math.min(3, Math.floor(name.length / 2))) && (!best || distance < best.distance)) {
+    if (
+      distance <= Math.max(1, Math.min(3, Math.floor(name.length / 2))) &&
+      (!best || distance < best.distance)
+    ) {
       best = { name, distance };
     }
   }

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { type DependencyContainer, container as rootContainer } from 'tsyringe';
 import { type Clock, systemClock } from '../clock.js';
 import type { BackendCatalog } from '../plugins/backend.js';
 import type { EnergyMeter } from '../plugins/energy.js';

@@ -28,7 +28,11 @@ export interface AtomicWriteOptions {
  * Writes `data` to `path` so that a reader (or a crash) sees either the old file or the new one,
  * never a mix: temp file in the same directory, fsync, rename, fsync the directory.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `${TEMP_PREFIX}${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}`);
   const durable = options.durable ?? true;

@@ -5,7 +5,15 @@ import { canonicalize } from './jcs.js';
  * Top-level config keys that do not change what is measured: identity, where output goes,
  * how it is launched, free-form metadata. They never enter the hash.
  */
-export const VOLATILE_CONFIG_KEYS = ['id', 'name', 'output_dir', 'metadata', 'runner', 'timeout_seconds', 'plugins'] as const;
+export const VOLATILE_CONFIG_KEYS = [
+  'id',
+  'name',
+  'output_dir',
+  'metadata',
+  'runner',
+  'timeout_seconds',
+  'plugins',
+] as const;
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');

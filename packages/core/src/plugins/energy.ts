@@ -70,7 +70,11 @@ export interface EnergyMeter {
   baseline(options: { durationS: number; ttlS: number; signal?: AbortSignal }): Promise<BaselineInfo | null>;
   start(): Promise<void>;
   stop(): Promise<SamplerTrace[]>;
-  integrate(traces: readonly SamplerTrace[], window: MeasurementWindowNs, baseline: BaselineInfo | null): EnergyMeasurement;
+  integrate(
+    traces: readonly SamplerTrace[],
+    window: MeasurementWindowNs,
+    baseline: BaselineInfo | null,
+  ): EnergyMeasurement;
   /** Current GPU temperatures, for cool-down gaps between experiments. */
   temperatures?(): Promise<Record<string, number>>;
 }

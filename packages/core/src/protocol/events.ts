@@ -19,7 +19,12 @@ export const ProtocolEventSchema = z.discriminatedUnion('event', [
   z.object({ ...base, event: z.literal('loaded'), load_seconds: z.number().nonnegative().optional() }),
   z.object({ ...base, event: z.literal('warmup-done'), prompts: z.number().int().nonnegative().optional() }),
   z.object({ ...base, event: z.literal('window-start') }),
-  z.object({ ...base, event: z.literal('progress'), done: z.number().int().nonnegative(), total: z.number().int().positive() }),
+  z.object({
+    ...base,
+    event: z.literal('progress'),
+    done: z.number().int().nonnegative(),
+    total: z.number().int().positive(),
+  }),
   z.object({ ...base, event: z.literal('window-end') }),
   z.object({ ...base, event: z.literal('result'), path: z.string().min(1) }),
   z.object({ ...base, event: z.literal('error'), message: z.string(), kind: z.string().optional() }),
@@ -43,11 +48,15 @@ export function parseProtocolLine(line: string): ParsedLine {
     return { kind: 'malformed', text: line, reason: 'not JSON' };
   }
   const parsed = ProtocolEventSchema.safeParse(json);
-  if (!parsed.success) return { kind: 'malformed', text: line, reason: parsed.error.issues[0]?.message ?? 'invalid' };
+  if (!parsed.success)
+    return { kind: 'malformed', text: line, reason: parsed.error.issues[0]?.message ?? 'invalid' };
   return { kind: 'event', event: parsed.data };
 }
 
 /** Formats an event line (for TypeScript workloads such as test fixtures and plugins). */
-export function formatProtocolEvent(event: Record<string, unknown> & { event: ProtocolEventName }, monoNs: bigint = process.hrtime.bigint()): string {
+export function formatProtocolEvent(
+  event: Record<string, unknown> & { event: ProtocolEventName },
+  monoNs: bigint = process.hrtime.bigint(),
+): string {
   return `${PROTOCOL_PREFIX}${JSON.stringify({ v: PROTOCOL_VERSION, t_mono_ns: monoNs.toString(), ...event })}`;
 }

@@ -15,7 +15,9 @@ export function sanitizeExperimentId(id: string): string {
   if (typeof id !== 'string' || id.length === 0) throw new ConfigError('Experiment id cannot be empty.');
   if (id.includes('\0')) throw new ConfigError(`Experiment id ${shown} contains a NUL byte.`);
   if (id.length > MAX_EXPERIMENT_ID_LENGTH) {
-    throw new ConfigError(`Experiment id ${shown} is ${id.length} characters; the limit is ${MAX_EXPERIMENT_ID_LENGTH}.`);
+    throw new ConfigError(
+      `Experiment id ${shown} is ${id.length} characters; the limit is ${MAX_EXPERIMENT_ID_LENGTH}.`,
+    );
   }
   if (isAbsolute(id) || id.includes('/') || id.includes('\\')) {
     throw new ConfigError(`Experiment id ${shown} contains a path separator or is an absolute path.`, {
@@ -24,9 +26,12 @@ export function sanitizeExperimentId(id: string): string {
   }
   if (id.includes('..')) throw new ConfigError(`Experiment id ${shown} contains "..".`);
   if (!SAFE_ID.test(id)) {
-    throw new ConfigError(`Experiment id ${shown} has characters outside [A-Za-z0-9._-] or starts with "." "_" "-".`, {
-      fix: 'Use only letters, digits, ".", "_" and "-", starting with a letter or digit.',
-    });
+    throw new ConfigError(
+      `Experiment id ${shown} has characters outside [A-Za-z0-9._-] or starts with "." "_" "-".`,
+      {
+        fix: 'Use only letters, digits, ".", "_" and "-", starting with a letter or digit.',
+      },
+    );
   }
   return id;
 }

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { type Clock, isoUtc, systemClock } from '../clock.js';
-import { StateStoreError } from '../errors.js';
+import { CorruptRecordError, StateStoreError } from '../errors.js';
 import { sanitizeExperimentId } from '../security/ids.js';
 import { assertTransition, EXPERIMENT_PHASES, type ExperimentPhase } from './phase.js';
 
@@ -176,15 +176,19 @@ export function isComplete(state: ExperimentState): boolean {
  * (a file or row): unreadable JSON, a newer schemaVersion, a schema mismatch, or a record that
  * belongs to another experiment.
  */
+const QUARANTINE_FIX =
+  'Move it aside with `llem cleanup --quarantine` (kept under the store, never deleted), then run the experiment again.';
+
 export function parseStoredState(text: string, where: string, expectedId?: string): ExperimentState {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new StateStoreError(
+    throw new CorruptRecordError(
       `Corrupt state record ${where}: not valid JSON (${(error as Error).message}).`,
+      expectedId,
       {
-        fix: 'Delete the record (`llem state delete <id>`) and run the experiment again.',
+        fix: QUARANTINE_FIX,
         cause: error,
       },
     );
@@ -200,8 +204,8 @@ export function parseStoredState(text: string, where: string, expectedId?: strin
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     const detail = first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'invalid';
-    throw new StateStoreError(`Corrupt state record ${where}: ${detail}.`, {
-      fix: 'Delete the record (`llem state delete <id>`) and run the experiment again.',
+    throw new CorruptRecordError(`Corrupt state record ${where}: ${detail}.`, expectedId, {
+      fix: QUARANTINE_FIX,
     });
   }
   if (expectedId !== undefined && parsed.data.experimentId !== expectedId) {

@@ -35,6 +35,11 @@ export interface StateStore {
    * revision is 0) and returns it with `revision + 1`; otherwise throws StateConflictError.
    */
   save(state: ExperimentState): Promise<ExperimentState>;
+  /**
+   * Moves a (corrupt) record out of the store's view without deleting or overwriting anything,
+   * and returns where it went. Optional: a store that cannot quarantine only reports.
+   */
+  quarantine?(experimentId: string): Promise<string>;
   /** True when a record was deleted. */
   delete(experimentId: string): Promise<boolean>;
   list(filter?: StateFilter, options?: ListOptions): Promise<ExperimentState[]>;

@@ -4,7 +4,13 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../clock.js';
-import { ConfigError, LlemError, StateConflictError, StateStoreError } from '../errors.js';
+import {
+  ConfigError,
+  CorruptRecordError,
+  LlemError,
+  StateConflictError,
+  StateStoreError,
+} from '../errors.js';
 import { TEMP_PREFIX } from '../fs/atomic-write.js';
 import {
   createState,
@@ -448,6 +454,27 @@ export function describeStateStoreContract(name: string, factory: StateStoreCont
         await h.writeRaw('broken', '{');
         expect(await store.delete('broken')).toBe(true);
         expect(await store.load('broken')).toBeNull();
+      });
+
+      it('a corrupt record reported by list names its id, and quarantine moves it aside, twice without overwriting', async (context) => {
+        if (!store.quarantine) return context.skip();
+        await store.create('broken', HASH_A);
+        const fine = await store.create('fine', HASH_B);
+        const places: string[] = [];
+        for (let round = 0; round < 2; round++) {
+          await store.create('broken', HASH_A).catch(() => undefined);
+          await h.writeRaw('broken', `not json, round ${round}`);
+          const reported: Error[] = [];
+          await store.list({}, { onCorrupt: (e) => reported.push(e) });
+          expect(reported).toHaveLength(1);
+          expect(reported[0]).toBeInstanceOf(CorruptRecordError);
+          expect((reported[0] as CorruptRecordError).recordId).toBe('broken');
+          places.push(await store.quarantine('broken'));
+          expect(await store.load('broken')).toBeNull();
+          expect(await store.list()).toEqual([fine]);
+        }
+        expect(new Set(places).size).toBe(2);
+        await expect(store.quarantine('never-there')).rejects.toBeInstanceOf(StateStoreError);
       });
 
       it('unsafe ids are rejected with ConfigError by every method', async () => {
