@@ -74,10 +74,12 @@ export interface ResultParts {
 /** Builds result.json's content and validates it (a bug here fails the run, it never writes a bad file). */
 export function assembleResult(parts: ResultParts): ExperimentResult {
   const { workload, energy } = parts;
+  // Info-level notes (e.g. "this energy is an estimate") stay in energy.quality; warnings are for problems.
   const qualityWarnings =
-    energy?.quality.warnings.map(
-      (w) => `energy ${w.severity}: ${w.code}${w.device_id ? ` (${w.device_id})` : ''}: ${w.message}`,
-    ) ?? [];
+    energy?.quality.warnings
+      .filter((w) => w.severity !== 'info')
+      .map((w) => `energy ${w.severity}: ${w.code}${w.device_id ? ` (${w.device_id})` : ''}: ${w.message}`) ??
+    [];
   const result: ExperimentResult = {
     schema_version: RESULT_SCHEMA_VERSION,
     experiment_id: parts.experimentId,

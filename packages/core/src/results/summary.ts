@@ -76,6 +76,9 @@ export function formatPercent(value: number | null | undefined): string {
 /** A summary row as display strings keyed like SUMMARY_COLUMNS. */
 export function formatSummaryRow(row: SummaryRow): Record<keyof SummaryRow, string> {
   const text = (value: string | number | null) => (value === null ? '-' : String(value));
+  // An estimate is never shown as if it were measured.
+  const joules = (value: number | null) =>
+    row.energy_basis === 'estimate' && value !== null ? `~${formatSig3(value)} (est.)` : formatSig3(value);
   return {
     experiment_id: row.experiment_id,
     model: row.model,
@@ -83,10 +86,10 @@ export function formatSummaryRow(row: SummaryRow): Record<keyof SummaryRow, stri
     precision: text(row.precision),
     batch_size: text(row.batch_size),
     cycle: text(row.cycle),
-    energy_per_output_token_j: formatSig3(row.energy_per_output_token_j),
+    energy_per_output_token_j: joules(row.energy_per_output_token_j),
     output_tokens_per_s: formatSig3(row.output_tokens_per_s),
     ttft_p50_ms: formatSig3(row.ttft_p50_ms),
-    energy_j: formatSig3(row.energy_j),
+    energy_j: joules(row.energy_j),
     energy_basis: text(row.energy_basis),
     quality: row.quality,
   };

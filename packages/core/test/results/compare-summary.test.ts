@@ -81,6 +81,7 @@ describe('summary rows', () => {
     const row = summaryRow(result);
     expect(row.energy_j).toBe(100);
     expect(row.energy_basis).toBe('estimate');
+    expect(formatSummaryRow(row)).toMatchObject({ energy_j: '~100 (est.)' });
   });
 
   it('formats three significant figures and signed percentages', () => {
