@@ -84,29 +84,38 @@ export function unwrapCounter(
   let prev: number | null = null;
   for (const r of readings) {
     if (prev !== null) {
-      let delta = r.energyMj - prev;
-      if (delta < 0) {
-        // A real wrap lands just past the range; a drop to a small value mid-range is a reset.
-        if (
-          rangeMj !== undefined &&
-          rangeMj > 0 &&
-          prev <= rangeMj &&
-          delta + rangeMj >= 0 &&
-          delta + rangeMj < rangeMj / 2
-        ) {
-          delta += rangeMj;
-          wraps++;
-        } else {
-          delta = 0;
-          regressions++;
-        }
-      }
-      cumulative += delta;
+      const step = counterStep(prev, r.energyMj, rangeMj);
+      if (step.kind === 'wrap') wraps++;
+      else if (step.kind === 'regression') regressions++;
+      cumulative += step.deltaMj;
     }
     points.push({ t: r.t, v: cumulative });
     prev = r.energyMj;
   }
   return { points, wraps, regressions };
+}
+
+/**
+ * The energy between two raw counter readings. A drop is a wrap when the counter has a known range
+ * and the drop is consistent with passing it; any other drop is a regression worth 0 mJ.
+ */
+export function counterStep(
+  prevMj: number,
+  nextMj: number,
+  rangeMj?: number,
+): { deltaMj: number; kind: 'ok' | 'wrap' | 'regression' } {
+  const delta = nextMj - prevMj;
+  if (delta >= 0) return { deltaMj: delta, kind: 'ok' };
+  // A real wrap lands just past the range; a drop to a small value mid-range is a reset.
+  if (
+    rangeMj !== undefined &&
+    rangeMj > 0 &&
+    prevMj <= rangeMj &&
+    delta + rangeMj >= 0 &&
+    delta + rangeMj < rangeMj / 2
+  )
+    return { deltaMj: delta + rangeMj, kind: 'wrap' };
+  return { deltaMj: 0, kind: 'regression' };
 }
 
 /** Counter readings of a trace, window-relative and time-ordered. */

@@ -60,6 +60,51 @@ function throttleNames(bits: number): string[] {
     .map(([name]) => name);
 }
 
+/** What the meter knows about the run beyond its traces. */
+export interface IntegrationContext {
+  /**
+   * Pids of the workload's root process(es), in the pid namespace NVML reports (the host's for a
+   * local run). With them, a GPU process that is neither one of them nor their descendant (nor in
+   * their process group or session) is foreign. Without them (unknown, e.g. Docker, where the
+   * container's processes are not descendants of the `docker` client), processes seen are only noted.
+   */
+  workloadPids?: readonly number[] | null;
+}
+
+function formatBytes(bytes: number | null): string {
+  if (bytes === null) return 'memory n/a';
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
+
+/**
+ * Processes on this GPU during the window (within one process poll of its edges, since processes
+ * are listed every few hundred ms), split into the workload's and the others. Largest memory kept per pid.
+ */
+function processesInWindow(
+  dt: EnergyDeviceTrace,
+  window: MeasurementWindowNs,
+  workloadPids: ReadonlySet<number> | null,
+): { foreign: Map<number, number | null>; unattributed: Map<number, number | null> } {
+  const foreign = new Map<number, number | null>();
+  const unattributed = new Map<number, number | null>();
+  const trace = dt.processes;
+  if (!trace) return { foreign, unattributed };
+  const slackNs = BigInt(Math.round(trace.intervalMs * 1e6));
+  const keep = (into: Map<number, number | null>, pid: number, used: number | null) => {
+    const had = into.get(pid);
+    into.set(pid, had === undefined || had === null ? used : used === null ? had : Math.max(had, used));
+  };
+  for (const p of trace.samples) {
+    if (p.tMonoNs < window.startNs - slackNs || p.tMonoNs > window.endNs + slackNs) continue;
+    if (!workloadPids) keep(unattributed, p.pid, p.usedMemoryBytes);
+    else if (!p.related.some((pid) => workloadPids.has(pid))) keep(foreign, p.pid, p.usedMemoryBytes);
+  }
+  return { foreign, unattributed };
+}
+
+const listPids = (m: Map<number, number | null>) =>
+  [...m].map(([pid, used]) => `pid ${pid} (${formatBytes(used)})`).join(', ');
+
 function round(x: number, digits = 6): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
@@ -70,6 +115,7 @@ export function integrateTraces(
   window: MeasurementWindowNs,
   baseline: BaselineInfo | null,
   thresholds: QualityThresholds = DEFAULT_QUALITY,
+  context: IntegrationContext = {},
 ): EnergyMeasurement {
   if (window.endNs < window.startNs)
     throw new RangeError(`measurement window ends (${window.endNs}) before it starts (${window.startNs})`);
@@ -90,6 +136,7 @@ export function integrateTraces(
   let regressions = 0;
   let maxGap: number | null = null;
   let throttleBits = 0;
+  const workloadPids = context.workloadPids?.length ? new Set(context.workloadPids) : null;
 
   for (const trace of traces) {
     for (const dt of trace.devices as EnergyDeviceTrace[]) {
@@ -116,6 +163,31 @@ export function integrateTraces(
           `${id}: clocks were slowed down during the window (${throttleNames(deviceThrottle).join(', ')}).`,
           id,
         );
+
+      if (dt.processes?.unavailable) {
+        warn(
+          'gpu_processes_unknown',
+          `${id}: NVML cannot list the compute processes on this GPU (${dt.processes.unavailable}); other jobs sharing it are not detected.`,
+          id,
+          'info',
+        );
+      }
+      const { foreign, unattributed } = processesInWindow(dt, window, workloadPids);
+      if (foreign.size) {
+        warn(
+          'foreign_gpu_process',
+          `${id}: ${foreign.size} process(es) other than the workload used this GPU during the window: ${listPids(foreign)}; they share its power, so this energy is not the workload's alone.`,
+          id,
+        );
+      }
+      if (unattributed.size) {
+        warn(
+          'gpu_processes_unattributed',
+          `${id}: compute process(es) on this GPU during the window: ${listPids(unattributed)}; the workload's pids are unknown here (e.g. a Docker run), so foreign ones cannot be told apart.`,
+          id,
+          'info',
+        );
+      }
 
       const temps = inWindow.flatMap((r) => (r.temperatureC === undefined ? [] : [r.temperatureC]));
       const drift = temps.length >= 2 ? (temps.at(-1) ?? 0) - (temps[0] ?? 0) : 0;

@@ -11,6 +11,7 @@ import {
   type EnergySampler,
   type EnergySamplerName,
   type ExperimentConfigBase,
+  type LiveEnergyJ,
   type MeasurementWindowNs,
   type ProbeResult,
   type SamplerTrace,
@@ -18,9 +19,11 @@ import {
 } from '@llem/core';
 import { BaselineCache } from './baseline-cache.js';
 import { CpuEstimateSampler } from './cpu/estimate.js';
+import { LiveEnergy } from './live-energy.js';
 import { integrateTraces, type QualityThresholds } from './measure.js';
 import { NvmlSampler } from './nvml/sampler.js';
 import { RaplSampler, type ReadText } from './rapl/sampler.js';
+import type { EnergyDeviceTrace } from './types.js';
 
 /** The resolved `energy` section of an experiment config. */
 export type EnergyConfig = ExperimentConfigBase['energy'];
@@ -64,6 +67,8 @@ export class SamplingEnergyMeter implements EnergyMeter {
   private readonly clock: Clock;
   private probed: Probed[] | null = null;
   private running: EnergySampler[] = [];
+  private workloadPids: number[] | null = null;
+  private live: LiveEnergy | null = null;
 
   constructor(options: SamplingEnergyMeterOptions) {
     this.samplers = options.samplers;
@@ -184,11 +189,35 @@ export class SamplingEnergyMeter implements EnergyMeter {
       throw error;
     }
     this.running = started;
+    this.workloadPids = null;
+    this.live = new LiveEnergy();
+  }
+
+  /**
+   * The workload's root pid(s), in NVML's (the host's) pid namespace: they and their descendants
+   * are ours; any other compute process on a measured GPU during the window is flagged
+   * (`foreign_gpu_process`). Not called (e.g. Docker), processes seen are only noted.
+   */
+  setWorkloadPids(pids: readonly number[]): void {
+    this.workloadPids = [...pids];
+  }
+
+  /**
+   * Energy since start() from the readings so far (counter delta, power trapezoid; estimates
+   * apart). Incremental: each call reads only the readings added since the last one.
+   */
+  liveEnergyJ(): LiveEnergyJ | null {
+    if (!this.live || this.running.length === 0) return null;
+    const traces = this.running.flatMap(
+      (s) => (s as Partial<{ liveTraces(): EnergyDeviceTrace[] }>).liveTraces?.call(s) ?? [],
+    );
+    return this.live.update(traces);
   }
 
   async stop(): Promise<SamplerTrace[]> {
     const running = this.running;
     this.running = [];
+    this.live = null;
     return Promise.all(running.map((s) => s.stop()));
   }
 
@@ -197,7 +226,7 @@ export class SamplingEnergyMeter implements EnergyMeter {
     window: MeasurementWindowNs,
     baseline: BaselineInfo | null,
   ): EnergyMeasurement {
-    return integrateTraces(traces, window, baseline, this.quality);
+    return integrateTraces(traces, window, baseline, this.quality, { workloadPids: this.workloadPids });
   }
 
   /** Stops anything still running and releases the samplers' resources (NVML shutdown). */

@@ -34,8 +34,18 @@ export abstract class PollingSampler implements EnergySampler {
   protected abstract tick(): void;
   /** Clears what an earlier run read, before the first tick. */
   protected abstract beginReadings(): void;
+  /**
+   * The readings since start, per device, without copying or clearing them: the live arrays the
+   * next tick appends to (read by the meter's running "joules so far").
+   */
+  abstract liveTraces(): EnergyDeviceTrace[];
+
   /** The readings since start, per device; clears them. */
-  protected abstract takeTraces(): EnergyDeviceTrace[];
+  protected takeTraces(): EnergyDeviceTrace[] {
+    const traces = this.liveTraces();
+    this.beginReadings();
+    return traces;
+  }
 
   async start(): Promise<void> {
     const probe = await this.probe();

@@ -60,6 +60,12 @@ export interface MeasurementWindowNs {
   endNs: bigint;
 }
 
+/** Energy since the meter started, for live progress: measured and estimated kept apart. */
+export interface LiveEnergyJ {
+  measuredJ: number;
+  estimatedJ: number;
+}
+
 /**
  * Runs samplers around a workload and integrates energy over its measurement window.
  * Implementations: @llem/energy's `SamplingEnergyMeter`.
@@ -77,4 +83,12 @@ export interface EnergyMeter {
   ): EnergyMeasurement;
   /** Current GPU temperatures, for cool-down gaps between experiments. */
   temperatures?(): Promise<Record<string, number>>;
+  /**
+   * The workload's root pid(s) for the run started last (host pid namespace): they and their
+   * descendants are the workload; other compute processes on a measured GPU during the window are
+   * flagged in the quality block. Call after start(); not calling it means "unknown".
+   */
+  setWorkloadPids?(pids: readonly number[]): void;
+  /** Energy since start() so far (cheap: incremental); null when not running. */
+  liveEnergyJ?(): LiveEnergyJ | null;
 }

@@ -133,11 +133,7 @@ export class CpuEstimateSampler extends PollingSampler {
     this.last = times;
   }
 
-  protected takeTraces(): EnergyDeviceTrace[] {
-    const devices: EnergyDeviceTrace[] = this.device
-      ? [{ device: this.device, source: 'estimate', readings: this.readings }]
-      : [];
-    this.readings = [];
-    return devices;
+  liveTraces(): EnergyDeviceTrace[] {
+    return this.device ? [{ device: this.device, source: 'estimate', readings: this.readings }] : [];
   }
 }

@@ -6,7 +6,22 @@ import koffi from 'koffi';
 
 export const NVML_SUCCESS = 0;
 export const NVML_ERROR_NOT_SUPPORTED = 3;
+export const NVML_ERROR_INSUFFICIENT_SIZE = 7;
 export const NVML_ERROR_DRIVER_NOT_LOADED = 9;
+/** usedGpuMemory when NVML cannot tell (no permission, some container setups). */
+const NVML_VALUE_NOT_AVAILABLE = 0xffff_ffff_ffff_ffffn;
+/**
+ * Compute-process listers, newest first, with their struct size: `_v3` and `_v2` fill
+ * nvmlProcessInfo_v2_t {pid u32, usedGpuMemory u64, gpuInstanceId u32, computeInstanceId u32} (24
+ * bytes); the unversioned one fills nvmlProcessInfo_v1_t {pid u32, usedGpuMemory u64} (16 bytes).
+ */
+const PROCESS_LISTERS = [
+  { fn: 'nvmlDeviceGetComputeRunningProcesses_v3', stride: 24 },
+  { fn: 'nvmlDeviceGetComputeRunningProcesses_v2', stride: 24 },
+  { fn: 'nvmlDeviceGetComputeRunningProcesses', stride: 16 },
+] as const;
+const PROCESS_BUFFER_START = 8;
+const PROCESS_BUFFER_TRIES = 4;
 const NVML_TEMPERATURE_GPU = 0;
 const NVML_CLOCK_SM = 1;
 const NAME_BUFFER = 96;
@@ -27,6 +42,13 @@ export class NvmlCallError extends Error {
 
 /** An opaque device handle. */
 export type NvmlHandle = unknown;
+
+/** A compute process on a GPU, as NVML lists it (pid in NVML's pid namespace: the host's). */
+export interface NvmlProcess {
+  pid: number;
+  /** null when NVML does not know (NVML_VALUE_NOT_AVAILABLE). */
+  usedMemoryBytes: number | null;
+}
 
 export interface NvmlMemory {
   totalBytes: number;
@@ -55,6 +77,7 @@ export class NvmlLibrary {
   private readonly fns: Record<string, Fn> = {};
   private readonly errorString: ((code: number) => string) | null;
   private readonly clockReasonsFn: string | null;
+  private readonly processLister: (typeof PROCESS_LISTERS)[number] | null;
 
   private constructor(readonly path: string) {
     declareTypes();
@@ -80,6 +103,10 @@ export class NvmlLibrary {
       'int nvmlDeviceGetMigMode(nvmlDevice_t device, _Out_ unsigned int *current, _Out_ unsigned int *pending)',
     ];
     for (const decl of optional) this.bind(decl, false);
+    for (const { fn } of PROCESS_LISTERS)
+      this.bind(`int ${fn}(nvmlDevice_t device, _Inout_ unsigned int *infoCount, void *infos)`, false);
+    // Older drivers lack _v3 (and _v2); their struct is the shorter v1 layout.
+    this.processLister = PROCESS_LISTERS.find((l) => this.fns[l.fn] !== undefined) ?? null;
     let errorString: ((code: number) => string) | null = null;
     try {
       errorString = this.lib.func('const char *nvmlErrorString(int result)') as (code: number) => string;
@@ -216,6 +243,54 @@ export class NvmlLibrary {
     const out: { gpu: number }[] = [{ gpu: 0 }];
     this.call('nvmlDeviceGetUtilizationRates', handle, out);
     return out[0]?.gpu ?? 0;
+  }
+
+  /** The name of the process-listing function this driver has, or null. */
+  get processListerName(): string | null {
+    return this.processLister?.fn ?? null;
+  }
+
+  /**
+   * Compute processes running on the device. The list can grow between NVML's size answer and
+   * the next call, so NVML_ERROR_INSUFFICIENT_SIZE is retried with the size it asks for.
+   */
+  computeProcesses(handle: NvmlHandle): NvmlProcess[] {
+    const lister = this.processLister;
+    if (!lister)
+      throw new NvmlCallError(
+        'nvmlDeviceGetComputeRunningProcesses',
+        NVML_ERROR_NOT_SUPPORTED,
+        'function not exported by this driver',
+      );
+    let capacity = PROCESS_BUFFER_START;
+    for (let attempt = 0; attempt < PROCESS_BUFFER_TRIES; attempt++) {
+      const buf = Buffer.alloc(capacity * lister.stride);
+      const count = [capacity];
+      const f = this.fns[lister.fn] as Fn;
+      const rc = f(handle, count, buf);
+      if (rc === NVML_ERROR_INSUFFICIENT_SIZE) {
+        // A little slack: processes start while we allocate.
+        capacity = Math.max(capacity * 2, (count[0] ?? 0) + 4);
+        continue;
+      }
+      if (rc !== NVML_SUCCESS) throw new NvmlCallError(lister.fn, rc, this.describe(rc));
+      const n = Math.min(count[0] ?? 0, capacity);
+      const out: NvmlProcess[] = [];
+      for (let i = 0; i < n; i++) {
+        const off = i * lister.stride;
+        const used = buf.readBigUInt64LE(off + 8);
+        out.push({
+          pid: buf.readUInt32LE(off),
+          usedMemoryBytes: used === NVML_VALUE_NOT_AVAILABLE ? null : Number(used),
+        });
+      }
+      return out;
+    }
+    throw new NvmlCallError(
+      lister.fn,
+      NVML_ERROR_INSUFFICIENT_SIZE,
+      this.describe(NVML_ERROR_INSUFFICIENT_SIZE),
+    );
   }
 
   /** True when MIG mode is enabled (current mode). */

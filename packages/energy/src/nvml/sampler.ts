@@ -1,7 +1,8 @@
 /** NVML sampler: per-GPU energy counter (Volta+) or power polling, plus temperature, clocks, memory. */
 import type { EnergyReading, ProbeResult } from '@llem/core';
 import { PollingSampler, type PollingSamplerOptions } from '../polling-sampler.js';
-import type { EnergyDeviceInfo, EnergyDeviceTrace } from '../types.js';
+import { relatedPids } from '../process-tree.js';
+import type { EnergyDeviceInfo, EnergyDeviceTrace, GpuProcessSample } from '../types.js';
 import {
   DEFAULT_NVML_LIBRARY,
   NVML_ERROR_DRIVER_NOT_LOADED,
@@ -21,6 +22,13 @@ export interface NvmlSamplerOptions extends PollingSamplerOptions {
    * (default 100 ms), so a 10 ms energy/power interval does not multiply the FFI calls per second.
    */
   auxIntervalMs?: number;
+  /**
+   * Compute processes on each GPU are listed at most this often (default 500 ms): enough to see
+   * another job sharing the GPU, without an FFI call and /proc reads per process every tick.
+   */
+  processIntervalMs?: number;
+  /** Where process ancestry is read; default /proc. */
+  procRoot?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -28,6 +36,9 @@ interface NvmlDevice {
   info: EnergyDeviceInfo;
   handle: NvmlHandle;
   source: 'counter' | 'power';
+  processes: GpuProcessSample[];
+  /** Set once listing failed for good on this GPU (function missing, NOT_SUPPORTED). */
+  processesUnavailable?: string;
 }
 
 const INSTALL_FIX =
@@ -42,6 +53,7 @@ export class NvmlSampler extends PollingSampler {
   private devices: NvmlDevice[] = [];
   private readings = new Map<string, EnergyReading[]>();
   private readonly auxEvery: number;
+  private readonly processEvery: number;
   private ticks = 0;
 
   constructor(private readonly options: NvmlSamplerOptions = {}) {
@@ -49,6 +61,7 @@ export class NvmlSampler extends PollingSampler {
     const env = options.env ?? process.env;
     this.libraryPath = options.libraryPath || env.LLEM_NVML_LIBRARY || DEFAULT_NVML_LIBRARY;
     this.auxEvery = Math.max(1, Math.round((options.auxIntervalMs ?? 100) / this.intervalMs));
+    this.processEvery = Math.max(1, Math.round((options.processIntervalMs ?? 500) / this.intervalMs));
   }
 
   async probe(): Promise<ProbeResult> {
@@ -127,7 +140,7 @@ export class NvmlSampler extends PollingSampler {
             : `energy counter unreadable (${error.message})`;
         notes.push(`${id} (${name}): ${why}: falling back to power polling.`);
       }
-      this.devices.push({ info, handle, source });
+      this.devices.push({ info, handle, source, processes: [] });
     }
     if (this.devices.length === 0)
       return this.unavailable('no selected GPU can be measured.', 'See the notes for each GPU.', notes);
@@ -145,16 +158,54 @@ export class NvmlSampler extends PollingSampler {
   protected beginReadings(): void {
     this.ticks = 0;
     this.readings = new Map(this.devices.map((d) => [d.info.id, []]));
+    for (const d of this.devices) {
+      d.processes = [];
+      d.processesUnavailable = undefined;
+    }
   }
 
-  protected takeTraces(): EnergyDeviceTrace[] {
-    const devices: EnergyDeviceTrace[] = this.devices.map((d) => ({
+  liveTraces(): EnergyDeviceTrace[] {
+    return this.devices.map((d) => ({
       device: d.info,
       source: d.source,
       readings: this.readings.get(d.info.id) ?? [],
+      processes: {
+        intervalMs: this.processEvery * this.intervalMs,
+        samples: d.processes,
+        ...(d.processesUnavailable ? { unavailable: d.processesUnavailable } : {}),
+      },
     }));
-    this.readings = new Map();
-    return devices;
+  }
+
+  override async stop() {
+    // The final reading stop() takes lists processes too, so a window that ends now is covered.
+    this.finalTick = true;
+    try {
+      return await super.stop();
+    } finally {
+      this.finalTick = false;
+    }
+  }
+
+  private finalTick = false;
+
+  /** Lists the compute processes on a GPU; a GPU or driver that cannot is noted once and skipped. */
+  private listProcesses(lib: NvmlLibrary, d: NvmlDevice): void {
+    if (d.processesUnavailable) return;
+    let listed: ReturnType<NvmlLibrary['computeProcesses']>;
+    try {
+      listed = lib.computeProcesses(d.handle);
+    } catch (error) {
+      if (error instanceof NvmlCallError && error.code === NVML_ERROR_NOT_SUPPORTED) {
+        d.processesUnavailable = `${error.fn}: ${error.description}`;
+      }
+      return; // a transient failure: try again next time
+    }
+    const tMonoNs = this.clock.monotonicNs();
+    for (const p of listed) {
+      const { pids, visible } = relatedPids(p.pid, this.options.procRoot);
+      d.processes.push({ tMonoNs, pid: p.pid, usedMemoryBytes: p.usedMemoryBytes, related: pids, visible });
+    }
   }
 
   /** Takes one reading of every device now, between timer ticks (while started). */
@@ -166,7 +217,9 @@ export class NvmlSampler extends PollingSampler {
   protected tick(): void {
     const lib = this.lib;
     if (!lib) return;
-    const aux = this.ticks++ % this.auxEvery === 0;
+    const tick = this.ticks++;
+    const aux = tick % this.auxEvery === 0;
+    const processes = tick % this.processEvery === 0 || this.finalTick;
     for (const d of this.devices) {
       const r: Partial<EnergyReading> = {};
       const h = d.handle;
@@ -181,6 +234,7 @@ export class NvmlSampler extends PollingSampler {
         attempt(() => (r.utilisationPct = lib.utilisationPct(h)));
       }
       this.readings.get(d.info.id)?.push({ tMonoNs, ...r });
+      if (processes) this.listProcesses(lib, d);
     }
   }
 

@@ -158,14 +158,12 @@ export class RaplSampler extends PollingSampler {
     }
   }
 
-  protected takeTraces(): EnergyDeviceTrace[] {
-    const devices: EnergyDeviceTrace[] = this.zones.map((z) => ({
+  liveTraces(): EnergyDeviceTrace[] {
+    return this.zones.map((z) => ({
       device: z.info,
       source: 'counter',
       counterRangeMj: z.rangeMj,
       readings: this.readings.get(z.info.id) ?? [],
     }));
-    this.readings = new Map();
-    return devices;
   }
 }
