@@ -96,8 +96,10 @@ function processesInWindow(
   };
   for (const p of trace.samples) {
     if (p.tMonoNs < window.startNs - slackNs || p.tMonoNs > window.endNs + slackNs) continue;
-    if (!workloadPids) keep(unattributed, p.pid, p.usedMemoryBytes);
-    else if (!p.related.some((pid) => workloadPids.has(pid))) keep(foreign, p.pid, p.usedMemoryBytes);
+    if (workloadPids && p.related.some((pid) => workloadPids.has(pid))) continue;
+    // A pid /proc does not show (llem in a container: NVML reports host pids) cannot be told apart.
+    if (workloadPids && p.visible) keep(foreign, p.pid, p.usedMemoryBytes);
+    else keep(unattributed, p.pid, p.usedMemoryBytes);
   }
   return { foreign, unattributed };
 }
@@ -183,7 +185,7 @@ export function integrateTraces(
       if (unattributed.size) {
         warn(
           'gpu_processes_unattributed',
-          `${id}: compute process(es) on this GPU during the window: ${listPids(unattributed)}; the workload's pids are unknown here (e.g. a Docker run), so foreign ones cannot be told apart.`,
+          `${id}: compute process(es) on this GPU during the window that cannot be attributed: ${listPids(unattributed)}; the workload's pids are unknown (a Docker run) or /proc does not show these pids (another pid namespace), so they may or may not be the workload's.`,
           id,
           'info',
         );

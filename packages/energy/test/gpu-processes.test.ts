@@ -127,15 +127,17 @@ describe('foreign processes on a measured GPU', () => {
     expect(warnings.map((w) => w.code)).not.toContain('gpu_processes_unattributed');
   });
 
-  it('a process that exited (not in /proc) and is not the workload is flagged', async () => {
+  it('a pid /proc does not show (another pid namespace) is noted at info, not flagged', async () => {
     const workload = startDetached('sleep 30');
+    const hidden = 2 ** 22 + 7;
     const warnings = await measure(
-      { processes: [{ device: 0, pid: 2 ** 22 + 7, usedMemoryBytes: null }] },
+      { processes: [{ device: 0, pid: hidden, usedMemoryBytes: null }] },
       { workloadPids: [workload] },
     );
-    expect(warnings.find((w) => w.code === 'foreign_gpu_process')?.message).toContain(
-      `pid ${2 ** 22 + 7} (memory n/a)`,
-    );
+    expect(warnings.map((w) => w.code)).not.toContain('foreign_gpu_process');
+    const note = warnings.find((w) => w.code === 'gpu_processes_unattributed');
+    expect(note).toMatchObject({ severity: 'info' });
+    expect(note?.message).toContain(`pid ${hidden} (memory n/a)`);
   });
 
   it('without workload pids (Docker) processes are only noted, at info', async () => {
@@ -145,10 +147,11 @@ describe('foreign processes on a measured GPU', () => {
   });
 
   it('quality_policy fail makes the finding a failure', async () => {
+    const foreign = startDetached('sleep 30');
     const scriptPath = join(dir, 'fail.txt');
     await writeFakeNvmlScript(scriptPath, {
       devices: [gpu],
-      processes: [{ device: 0, pid: 2 ** 22 + 9, usedMemoryBytes: GiB }],
+      processes: [{ device: 0, pid: foreign, usedMemoryBytes: GiB }],
     });
     process.env.FAKE_NVML_SCRIPT = scriptPath;
     const meter = createEnergyMeter(
@@ -156,7 +159,7 @@ describe('foreign processes on a measured GPU', () => {
       { nvmlLibrary: libraries.full },
     );
     await meter.start();
-    meter.setWorkloadPids([process.pid]);
+    meter.setWorkloadPids([startDetached('sleep 30')]);
     const startNs = process.hrtime.bigint();
     await sleep(50);
     const result = meter.integrate(await meter.stop(), { startNs, endNs: process.hrtime.bigint() }, null);

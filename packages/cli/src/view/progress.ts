@@ -32,6 +32,8 @@ class Tally {
   finished = 0;
   failed = 0;
   joules = 0;
+  /** Energy so far of the run in flight (from the meter, live), null between runs. */
+  live: { measuredJ: number; estimatedJ: number } | null = null;
   readonly durations: number[] = [];
   readonly started = Date.now();
 
@@ -53,9 +55,13 @@ class Tally {
       this.cycle = event.cycle;
       this.step = 'starting';
       this.detail = '';
+      this.live = null;
+    } else if (event.type === 'energy') {
+      this.live = { measuredJ: event.measuredJ, estimatedJ: event.estimatedJ };
     } else if (event.type === 'step') {
       this.step = event.step;
       this.detail = event.detail ?? '';
+      if (event.step !== 'measuring') this.live = null;
     } else if (event.type === 'workload') {
       const e = event.event;
       if (e.event === 'progress') this.detail = `${e.done}/${e.total} prompts`;
@@ -71,6 +77,15 @@ class Tally {
     if (run.status === 'failed' || run.status === 'interrupted') this.failed++;
     if (run.status === 'done' && run.seconds !== null) this.durations.push(run.seconds);
     if (run.energyJ !== null) this.joules += run.energyJ;
+    this.live = null;
+  }
+
+  /** The run in flight's energy so far: measured, else the estimate marked as one. */
+  liveText(): string {
+    const live = this.live;
+    if (!live) return '';
+    if (live.measuredJ > 0 || live.estimatedJ === 0) return `  ${sig3(live.measuredJ)} J so far`;
+    return `  ~${sig3(live.estimatedJ)} J (est.) so far`;
   }
 }
 
@@ -132,7 +147,7 @@ export class LiveView implements ProgressView {
     const detail = t.detail && t.step !== 'done' && t.step !== 'reused' ? `: ${t.detail}` : '';
     const lines = [
       `[${Math.min(t.finished + 1, t.total)}/${t.total}]  elapsed ${duration(t.elapsedS())}  ETA ${eta === null ? '-' : duration(eta)}  ${sig3(t.joules)} J so far  ${this.title}`,
-      `  ${t.step}${detail}  ${t.label}${t.cycle !== null ? ` (cycle ${t.cycle})` : ''}`,
+      `  ${t.step}${detail}${t.liveText()}  ${t.label}${t.cycle !== null ? ` (cycle ${t.cycle})` : ''}`,
     ];
     const width = this.out.stderr.columns ?? 100;
     this.clear();

@@ -89,6 +89,8 @@ export interface RunReport {
 }
 
 const STDERR_TAIL_LINES = 50;
+/** How often the live view is told the energy so far while the workload runs. */
+const LIVE_ENERGY_INTERVAL_MS = 1000;
 const TIMESERIES_MARGIN_S = 5;
 
 /** A timed-out workload: failed with kind `timeout`. */
@@ -189,6 +191,7 @@ export class ExperimentOrchestrator {
     let plan: LaunchPlan | undefined;
     let meterRunning = false;
     let measuringSaved: Promise<unknown> = Promise.resolve();
+    let liveTimer: NodeJS.Timeout | undefined;
 
     try {
       const plugin = this.backendFor(config);
@@ -243,9 +246,20 @@ export class ExperimentOrchestrator {
           (config.timeout_seconds === undefined ? undefined : config.timeout_seconds * 1000),
         label: plan.spec.label ?? experimentId,
       };
+      const emitLiveEnergy = () => {
+        const live = meterRunning ? meter?.liveEnergyJ?.() : null;
+        if (live) emitProgress(request.onProgress, { type: 'energy', experimentId, ...live });
+      };
       const outcome = await this.runner.run(spec, {
         signal,
         onSpawn: (pid) => {
+          // Only a local workload's pid is in NVML's (the host's) namespace with its children;
+          // a container's processes are not the docker client's descendants.
+          if (launch === 'local') meter?.setWorkloadPids?.([pid]);
+          if (meter?.liveEnergyJ && request.onProgress && !liveTimer) {
+            liveTimer = setInterval(emitLiveEnergy, LIVE_ENERGY_INTERVAL_MS);
+            liveTimer.unref();
+          }
           // Recorded at once, so a crash during model load is found stale later.
           measuringSaved = measuringSaved
             .then(() => save(withProcess(transition(state, 'measuring', this.clock), pid, this.clock)))
@@ -254,6 +268,7 @@ export class ExperimentOrchestrator {
         onEvent: (event) => {
           events.push(event);
           emitProgress(request.onProgress, { type: 'workload', experimentId, event });
+          if (event.event === 'progress') emitLiveEnergy();
         },
         onLine: (line, stream) => {
           if (stream === 'stderr') {
@@ -263,6 +278,7 @@ export class ExperimentOrchestrator {
           emitProgress(request.onProgress, { type: 'log', experimentId, line, stream });
         },
       });
+      clearInterval(liveTimer);
       await measuringSaved;
       let traces: SamplerTrace[] = [];
       if (meter && meterRunning) {
@@ -352,6 +368,7 @@ export class ExperimentOrchestrator {
       step('done', resultPath);
       return report({ status: 'done', attempt: state.attempt, resultDir, resultPath, result, previous });
     } catch (error) {
+      clearInterval(liveTimer);
       if (meterRunning) await this.meter?.stop().catch(() => undefined);
       await measuringSaved.catch(() => undefined);
       const interrupted = error instanceof InterruptedError || signal?.aborted === true;

@@ -21,6 +21,8 @@ export type ProgressEvent =
   /** A protocol event from the workload (loaded, warmup-done, window-start, progress, ...). */
   | { type: 'workload'; experimentId: string; event: ProtocolEvent }
   | { type: 'log'; experimentId: string; line: string; stream: OutputStream }
+  /** Energy so far of the run in flight (since the meter started), estimates apart. */
+  | { type: 'energy'; experimentId: string; measuredJ: number; estimatedJ: number }
   /** A study starts run `position` (0-based) of `total`. */
   | {
       type: 'run-start';

@@ -96,6 +96,36 @@ describe('ExperimentOrchestrator: one experiment end to end', () => {
     ]);
     expect(events.some((e) => e.type === 'workload' && e.event.event === 'progress')).toBe(true);
     expect(existsSync(join(dir, 'results', '.llem-work', report.experimentId))).toBe(false);
+    // The meter knows the workload's pid (to tell its GPU processes from others').
+    expect(meter.workloadPids).toEqual([[state!.subprocessPid]]);
+  });
+
+  it('reports the energy so far while the workload runs, and none after it ends', async () => {
+    const events: ProgressEvent[] = [];
+    const record = (e: ProgressEvent) => events.push(e);
+    await runExperiment(raw({ output_tokens: 1 }), {
+      ...parts({ meter: new ConstantPowerMeter({ watts: 100 }) }),
+      onProgress: record,
+    });
+    const live = events.flatMap((e) => (e.type === 'energy' ? [e] : []));
+    // At least one per workload `progress` event (n: 3), each after the meter started.
+    expect(live.length).toBeGreaterThanOrEqual(3);
+    for (const [i, e] of live.entries()) {
+      expect(e.measuredJ).toBeGreaterThan(0);
+      expect(e.estimatedJ).toBe(0);
+      if (i > 0) expect(e.measuredJ).toBeGreaterThanOrEqual(live[i - 1]!.measuredJ);
+    }
+    const collecting = events.findIndex((e) => e.type === 'step' && e.step === 'collecting');
+    expect(events.findLastIndex((e) => e.type === 'energy')).toBeLessThan(collecting);
+
+    events.length = 0;
+    await runExperiment(raw({ output_tokens: 1 }, { model: 'org/estimated' }), {
+      ...parts({ meter: new ConstantPowerMeter({ watts: 50, source: 'estimate' }) }),
+      onProgress: record,
+    });
+    const estimated = events.flatMap((e) => (e.type === 'energy' ? [e] : []));
+    expect(estimated.length).toBeGreaterThanOrEqual(3);
+    expect(estimated.every((e) => e.measuredJ === 0 && e.estimatedJ > 0)).toBe(true);
   });
 
   it('never passes an estimate off as a measurement', async () => {

@@ -2,6 +2,7 @@ import type {
   BaselineInfo,
   EnergyMeasurement,
   EnergyMeter,
+  LiveEnergyJ,
   MeasurementWindowNs,
   ProbeResult,
   SamplerTrace,
@@ -14,6 +15,8 @@ import type {
 export class ConstantPowerMeter implements EnergyMeter {
   starts = 0;
   stops = 0;
+  /** What the orchestrator told setWorkloadPids, per run. */
+  workloadPids: number[][] = [];
   constructor(
     private readonly options: {
       watts: number;
@@ -40,15 +43,31 @@ export class ConstantPowerMeter implements EnergyMeter {
   }
 
   private startedNs = 0n;
+  private running = false;
 
   async start(): Promise<void> {
     this.starts++;
     this.startedNs = process.hrtime.bigint();
+    this.running = true;
+  }
+
+  setWorkloadPids(pids: readonly number[]): void {
+    this.workloadPids.push([...pids]);
+  }
+
+  /** Constant power since start: watts x elapsed, as measured or estimated energy per `source`. */
+  liveEnergyJ(): LiveEnergyJ | null {
+    if (!this.running) return null;
+    const joules = (this.options.watts * Number(process.hrtime.bigint() - this.startedNs)) / 1e9;
+    return this.options.source === 'estimate'
+      ? { measuredJ: 0, estimatedJ: joules }
+      : { measuredJ: joules, estimatedJ: 0 };
   }
 
   /** Two power readings (start and stop), like a sampler polling at a very slow rate. */
   async stop(): Promise<SamplerTrace[]> {
     this.stops++;
+    this.running = false;
     const device = { id: 'gpu0', kind: 'gpu' as const, name: 'Constant GPU' };
     const readings = [this.startedNs, process.hrtime.bigint()].map((tMonoNs) => ({
       tMonoNs,
