@@ -1,8 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+import { buildLlem, repoRoot } from '../src/testing.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,16 +12,7 @@ declare module 'vitest' {
 /** Builds `llem` and the packages it uses (turbo, cached), and provisions the harness venv once. */
 export default function setup(project: TestProject): void {
   // turbo: a cache hit when nothing changed (scripts/test.sh has built everything already).
-  execFileSync(
-    'pnpm',
-    ['exec', 'turbo', 'run', 'build', '--filter=@llem/cli...', '--output-logs=errors-only'],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-      timeout: 600_000,
-    },
-  );
+  buildLlem();
   const python =
     process.env.LLEM_PYTHON ||
     execFileSync('bash', ['packages/backend-pytorch/harness/provision.sh'], {

@@ -1,56 +1,42 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import {
+  createSandbox,
+  jsonLines,
+  type LlemResult,
+  llem as llemIn,
+  processesMentioning,
+  type Sandbox,
+  startLlem as startLlemIn,
+} from '@llem/cli/testing';
 
 /**
- * Runs the built `llem` in a sandbox: its own HOME, XDG dirs, state and results under one unique
- * temp dir (so /proc can tell which processes belong to a test). The working directory is this
+ * Runs the built `llem` in a sandbox (see @llem/cli/testing). The working directory is this
  * package, whose node_modules holds `llem-backend-echo`: `backend: echo` resolves by name.
  */
 
-export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-export const packageRoot = fileURLToPath(new URL('../', import.meta.url));
-export const binPath = join(repoRoot, 'packages/cli/dist/bin.js');
+export {
+  filesUnder,
+  finished,
+  jsonLines,
+  type LlemResult,
+  processesMentioning,
+  repoRoot,
+  type Sandbox,
+} from '@llem/cli/testing';
 
-export interface Sandbox {
-  dir: string;
-  env: NodeJS.ProcessEnv;
-  stateDir: string;
-  resultsDir: string;
-  write(name: string, text: string | Buffer): string;
-  remove(): void;
-}
+export const packageRoot = fileURLToPath(new URL('../', import.meta.url));
 
 export function sandbox(store: 'fs' | 'sqlite' = 'fs'): Sandbox {
-  const dir = mkdtempSync(join(tmpdir(), 'llem-rel-'));
-  const home = join(dir, 'home');
-  mkdirSync(home);
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, '.config'),
-    XDG_STATE_HOME: join(home, '.local/state'),
-    XDG_CACHE_HOME: join(home, '.cache'),
-    LLEM_STATE_DIR: join(dir, 'state'),
-    LLEM_RESULTS_DIR: join(dir, 'results'),
-    LLEM_STORE: store,
-  };
-  return {
-    dir,
-    env,
-    stateDir: join(dir, 'state'),
-    resultsDir: join(dir, 'results'),
-    write(name, text) {
-      const path = join(dir, name);
-      writeFileSync(path, text);
-      return path;
-    },
-    remove() {
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return createSandbox('llem-rel-', { LLEM_STORE: store });
+}
+
+export function startLlem(args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return startLlemIn(args, env, packageRoot);
+}
+
+export function llem(args: readonly string[], env: NodeJS.ProcessEnv): Promise<LlemResult> {
+  return llemIn(args, env, packageRoot);
 }
 
 /** A study of `count` echo experiments (one sweep value each) that takes about `seconds` per experiment. */
@@ -67,48 +53,6 @@ sweep:
   echo.output_tokens_per_request: [${Array.from({ length: count }, (_, i) => i + 1).join(', ')}]
 cycles: ${cycles}
 `;
-}
-
-export interface LlemResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function startLlem(args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [binPath, ...args], {
-    env,
-    cwd: packageRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-export function finished(child: ChildProcess): Promise<LlemResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-export function llem(args: readonly string[], env: NodeJS.ProcessEnv): Promise<LlemResult> {
-  return finished(startLlem(args, env));
-}
-
-/** Parsed JSON lines of a `--json` output. */
-export function jsonLines(text: string): Record<string, unknown>[] {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 export interface RunSummary {
@@ -149,23 +93,6 @@ export async function statusOf(
   return jsonLines(r.stdout)[0] as unknown as { experiments: StateRecord[]; corrupt: string[] };
 }
 
-/** Pids of live (non-zombie) processes whose command line mentions `needle`. */
-export function processesMentioning(needle: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (!cmdline.includes(needle)) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') found.push(Number(entry));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return found;
-}
-
 /** Polls until no process mentions `needle` or `ms` pass; returns the survivors. */
 export async function survivors(needle: string, ms = 5000): Promise<number[]> {
   const deadline = Date.now() + ms;
@@ -173,15 +100,6 @@ export async function survivors(needle: string, ms = 5000): Promise<number[]> {
     const left = processesMentioning(needle);
     if (left.length === 0 || Date.now() > deadline) return left;
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Every file (relative path) under a directory, or [] when it does not exist. */
-export function filesUnder(dir: string): string[] {
-  try {
-    return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
-  } catch {
-    return [];
   }
 }
 
