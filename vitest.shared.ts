@@ -2,7 +2,10 @@ import { fileURLToPath } from 'node:url';
 import type { UserWorkspaceConfig } from 'vitest/config';
 
 /** One vitest setup for every package: tests run on sources via the `dev-source` export condition. */
-export function sharedTestConfig(configUrl: string, overrides: UserWorkspaceConfig['test'] = {}): UserWorkspaceConfig {
+export function sharedTestConfig(
+  configUrl: string,
+  overrides: UserWorkspaceConfig['test'] = {},
+): UserWorkspaceConfig {
   const root = fileURLToPath(new URL('.', configUrl));
   return {
     root,

@@ -25,7 +25,12 @@ if (existsSync(pytestPath)) {
   const xml = readFileSync(pytestPath, 'utf8');
   const suite = /<testsuite\b[^>]*>/.exec(xml)?.[0] ?? '';
   const attr = (name) => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(suite)?.[1] ?? 0);
-  const p = { tests: attr('tests'), failures: attr('failures'), errors: attr('errors'), skipped: attr('skipped') };
+  const p = {
+    tests: attr('tests'),
+    failures: attr('failures'),
+    errors: attr('errors'),
+    skipped: attr('skipped'),
+  };
   const ok = p.tests - p.failures - p.errors - p.skipped;
   passed += ok;
   failed += p.failures + p.errors;
