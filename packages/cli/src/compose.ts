@@ -74,6 +74,7 @@ export function createRegistry(
             create: () => new ProcessGroupRunner(),
           } satisfies LlemPlugin<'runner'>;
         },
+        slurm: async () => (await import('@llem/runner-slurm')).default,
       },
     },
   });

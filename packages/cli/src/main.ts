@@ -16,6 +16,10 @@ const positiveInt = (flag: string) => (value: string) => {
   return Number(value);
 };
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+const nonNegativeInt = (flag: string) => (value: string) => {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} takes a whole number >= 0.`);
+  return Number(value);
+};
 
 /** Options every command that touches the state store accepts. */
 function storeOptions(command: Command): Command {
@@ -87,12 +91,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
         ]),
       )
       .addOption(
-        new Option('--runner <kind>', 'launch workloads locally or in Docker (default auto)').choices([
-          'auto',
-          'local',
-          'docker',
+        new Option(
+          '--runner <kind>',
+          'launch workloads locally or in Docker (default auto), or submit them to Slurm',
+        ).choices(['auto', 'local', 'docker', 'slurm']),
+      )
+      .option('--slurm-config <file>', 'slurm: job shape file (YAML/JSON, see docs/slurm.md)')
+      .option('--partition <name>', 'slurm: partition')
+      .option('--account <name>', 'slurm: account')
+      .option('--qos <name>', 'slurm: quality of service')
+      .option('--time <limit>', 'slurm: time limit per job (e.g. 00:30:00)')
+      .option('--gpus-per-experiment <n>', 'slurm: GPUs per job', nonNegativeInt('--gpus-per-experiment'))
+      .addOption(
+        new Option('--gpu-option <how>', 'slurm: request GPUs as --gres=gpu:N or --gpus=N').choices([
+          'gres',
+          'gpus',
         ]),
       )
+      .option('--cpus-per-task <n>', 'slurm: CPUs per job', positiveInt('--cpus-per-task'))
+      .option('--mem <size>', 'slurm: memory per job (e.g. 32G)')
+      .option('--sbatch <option>', 'slurm: extra #SBATCH line, e.g. --constraint=a100 (repeatable)', collect)
+      .option('--array [k]', 'slurm: one job array, at most k tasks at once', positiveInt('--array'))
       .option('--results-dir <dir>', 'where results go (default ./results)')
       .option('--dry-run', 'print the plan (experiments, hashes, commands, time) and run nothing')
       .option('--force', 're-measure experiments that are already done'),
@@ -102,6 +121,24 @@ export function buildProgram(setExit: (code: number) => void): Command {
       return (out) => runCommand(cmd, out);
     }),
   );
+
+  program
+    .command('exec')
+    .description(
+      'run one experiment-cycle of an exec file (what each Slurm job of `run --runner slurm` runs)',
+    )
+    .argument('<exec-file>', 'written by llem run --runner slurm into <study dir>/.llem-slurm/')
+    .option(
+      '--index <n>',
+      'which run of the file (default: the job array task id)',
+      nonNegativeInt('--index'),
+    )
+    .action(
+      act(async (cmd) => {
+        const { execCommand } = await import('./commands/exec.js');
+        return (out) => execCommand(cmd, out);
+      }),
+    );
 
   storeOptions(
     program

@@ -78,6 +78,16 @@ async function energyChecks(): Promise<DoctorCheck[]> {
   });
 }
 
+async function slurmChecks(): Promise<DoctorCheck[]> {
+  const { checkSlurm } = await import('@llem/runner-slurm');
+  return (await checkSlurm()).map((check) => ({
+    name: check.name,
+    status: check.ok ? 'ok' : 'warn',
+    detail: check.detail,
+    ...(check.ok ? {} : { fix: 'Only `llem run --runner slurm` needs Slurm; see docs/slurm.md.' }),
+  }));
+}
+
 async function backendChecks(): Promise<DoctorCheck[]> {
   const { pytorchBackend } = await import('@llem/backend-pytorch');
   return (await pytorchBackend.doctor?.()) ?? [];
@@ -106,6 +116,7 @@ export async function doctorCommand(out: Output): Promise<number> {
     diskCheck('results dir', settings.resultsDir.value),
     ...(await guarded('energy', energyChecks)),
     ...(await guarded('pytorch backend', backendChecks)),
+    ...(await guarded('slurm', slurmChecks)),
   ];
   const failed = checks.filter((c) => c.status === 'fail').length;
   const warned = checks.filter((c) => c.status === 'warn').length;

@@ -27,8 +27,9 @@ import { resolveSettings, type Settings } from '../settings.js';
 import { duration } from '../view/format.js';
 import { createView, type ProgressView, type RunFinished } from '../view/progress.js';
 import { resultsTable } from '../view/tables.js';
+import type { SlurmFlags } from './run-slurm.js';
 
-export interface RunFlags extends OverrideFlags {
+export interface RunFlags extends OverrideFlags, SlurmFlags {
   cycles?: number;
   order?: string;
   runner?: string;
@@ -47,13 +48,19 @@ export async function runCommand(command: Command, out: Output): Promise<number>
     store: flags.store,
     stateDir: flags.stateDir,
     resultsDir: flags.resultsDir,
-    runner: flags.runner,
+    // slurm is not a launch mode: jobs launch as `auto` (or the experiment's runner:) on the node.
+    runner: flags.runner === 'slurm' ? undefined : flags.runner,
   });
   const registry = createRegistry(settings, { dryRun: flags.dryRun });
   const studyOverrides: RawConfig = {};
   if (flags.cycles !== undefined) studyOverrides.cycles = flags.cycles;
   if (flags.order !== undefined) studyOverrides.order = flags.order;
-  const { plan, backends } = await loadPlan(file, {
+  const onSlurm = flags.runner === 'slurm';
+  const {
+    plan,
+    backends,
+    file: configFile,
+  } = await loadPlan(file, {
     registry,
     experimentDefaults: settings.experimentDefaults,
     overridesFor: (raw): ConfigOverride[] => overridesFromFlags(flags, (text) => parseSetOverride(text), raw),
@@ -86,7 +93,8 @@ export async function runCommand(command: Command, out: Output): Promise<number>
     settings,
     registry,
     backends,
-    energyConfig: first?.energy,
+    // On Slurm the meter runs in each job, on its node.
+    energyConfig: onSlurm ? undefined : first?.energy,
     gpuIndices: first?.gpus ?? undefined,
   });
   const { installInterruptHandler } = await import('@llem/runner-node');
@@ -102,13 +110,25 @@ export async function runCommand(command: Command, out: Output): Promise<number>
   try {
     const runner = composition.container.resolve(StudyRunner);
     view.start({ total: plan.runs.length, title });
-    summary = await runner.run(plan, {
-      resultsDir: settings.resultsDir.value,
-      force: flags.force,
-      signal: interrupt.signal,
-      onProgress: progressRelay(plan, view),
-      launch,
-    });
+    summary = onSlurm
+      ? await (await import('./run-slurm.js')).runOnSlurm(plan, {
+          store: composition.store,
+          settings,
+          file: configFile,
+          path: file,
+          flags,
+          force: flags.force,
+          signal: interrupt.signal,
+          onProgress: progressRelay(plan, view),
+          launch,
+        })
+      : await runner.run(plan, {
+          resultsDir: settings.resultsDir.value,
+          force: flags.force,
+          signal: interrupt.signal,
+          onProgress: progressRelay(plan, view),
+          launch,
+        });
   } finally {
     view.stop();
     interrupt.dispose();

@@ -66,6 +66,10 @@ export async function statusCommand(flags: StatusFlags, out: Output): Promise<nu
       (a, b) => (a.studyId ?? '').localeCompare(b.studyId ?? '') || a.createdAt.localeCompare(b.createdAt),
     );
     const studies = summariseStudies(states);
+    // Jobs submitted by `llem run --runner slurm`: Slurm's own state beside llem's phase.
+    const slurm = states.some((s) => s.scheduler)
+      ? await (await import('@llem/runner-slurm')).slurmJobStates(states)
+      : new Map<string, string>();
     if (out.json) {
       out.record({
         type: 'status',
@@ -73,6 +77,7 @@ export async function statusCommand(flags: StatusFlags, out: Output): Promise<nu
         stateDir: settings.stateDir.value,
         studies,
         experiments: states,
+        slurmStates: Object.fromEntries(slurm),
         corrupt,
       });
       return 0;
@@ -96,10 +101,10 @@ export async function statusCommand(flags: StatusFlags, out: Output): Promise<nu
         ]);
       out.line(studyTable.toString());
       const table = new Table({
-        head: ['experiment', 'phase', 'failed', 'attempt', 'cycle', 'error'],
+        head: ['experiment', 'phase', 'failed', 'attempt', 'cycle', 'job', 'error'],
         wordWrap: true,
         style: { head: [], border: [] },
-        colWidths: [null, null, null, null, null, 50] as never,
+        colWidths: [null, null, null, null, null, null, 50] as never,
       });
       for (const s of states) {
         table.push([
@@ -108,6 +113,9 @@ export async function statusCommand(flags: StatusFlags, out: Output): Promise<nu
           s.failed ? (s.failureKind ?? 'yes') : 'no',
           s.attempt,
           s.cycle ?? '',
+          s.scheduler
+            ? `${s.scheduler.name} ${s.scheduler.jobId}${slurm.has(s.experimentId) ? ` ${slurm.get(s.experimentId)}` : ''}`
+            : '',
           s.errorMessage ?? '',
         ]);
       }
