@@ -23,9 +23,7 @@ export const fixtureLlem = [process.execPath, '--import', 'tsx', fixture];
 
 export function scratch(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `llem-slurm-${prefix}-`));
-  afterAll(() => {
-    if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
