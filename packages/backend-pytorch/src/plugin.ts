@@ -175,7 +175,7 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
         });
       }
     }
-    const gpus = ctx.config.gpus;
+    const gpus = ctx.config.gpus ?? allocatedGpus(hostEnv);
     const containerEnv: Record<string, string> = { ...WORKLOAD_ENV, HF_HOME: CONTAINER_HF_CACHE_DIR };
     // --gpus renumbers the chosen GPUs from 0 inside the container.
     if (gpus && options.dockerGpus !== false)
@@ -278,3 +278,14 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
 
 /** The backend with default options (reads LLEM_PYTHON / LLEM_DOCKER / LLEM_PYTORCH_IMAGE at creation). */
 export const pytorchBackend: BackendPlugin<PytorchConfig> = createPytorchBackend();
+
+/**
+ * The GPUs a scheduler gave this process (Slurm sets CUDA_VISIBLE_DEVICES to the job's devices):
+ * a container must get those, not `--gpus all`. Only plain indices are understood; anything else
+ * (UUIDs, MIG ids) leaves the choice to Docker's default.
+ */
+function allocatedGpus(env: NodeJS.ProcessEnv): number[] | null {
+  const list = env.CUDA_VISIBLE_DEVICES?.trim();
+  if (!list || !/^\d+(,\d+)*$/.test(list)) return null;
+  return list.split(',').map(Number);
+}

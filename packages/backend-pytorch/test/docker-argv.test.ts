@@ -26,6 +26,17 @@ describe('docker run argv', () => {
   });
   afterAll(() => rm(workDir, { recursive: true, force: true }));
 
+  it('gives the container the GPUs the scheduler allocated (CUDA_VISIBLE_DEVICES) when the config names none', async () => {
+    const { plan } = await dockerPlan(
+      tinyConfig(),
+      { image: 'llem/backend-pytorch:test', env: { PATH: process.env.PATH, CUDA_VISIBLE_DEVICES: '2,3' } },
+      workDir,
+    );
+    const argv = plan.spec.argv;
+    expect(argv[argv.indexOf('--gpus') + 1]).toBe('"device=2,3"');
+    expect(argv).toContain('CUDA_VISIBLE_DEVICES=0,1');
+  });
+
   it('has every flag that keeps a container stoppable, owned by the user and fed by the exchange dir', async () => {
     const { plan, configHash } = await dockerPlan(
       tinyConfig({ gpus: [1, 3] }),
