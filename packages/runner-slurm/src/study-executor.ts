@@ -14,6 +14,7 @@ import {
   isoUtc,
   type LaunchMode,
   markFailed,
+  notRunEntries,
   type PlannedRun,
   type ProgressListener,
   RESULT_FILE_NAME,
@@ -94,19 +95,7 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
   const warnings: string[] = [];
   const step = (run: PlannedRun, name: RunStep, detail?: string) =>
     emitProgress(onProgress, { type: 'step', experimentId: run.experimentId, step: name, detail });
-  const entries: StudyRunEntry[] = plan.runs.map((run) => ({
-    position: run.position,
-    experimentId: run.experimentId,
-    configHash: run.configHash,
-    cycle: run.cycle,
-    label: plan.experiments[run.experimentIndex]!.label,
-    status: 'not-run',
-    attempt: null,
-    resultPath: null,
-    error: null,
-    gapBeforeS: null,
-    durationS: null,
-  }));
+  const entries = notRunEntries(plan);
   const results: ExperimentResult[] = [];
   const tracked = new Map<string, Tracked>();
   const track = (run: PlannedRun, jobId: string) => {

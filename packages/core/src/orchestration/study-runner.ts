@@ -96,19 +96,7 @@ export class StudyRunner {
         "gaps.cycle_seconds is not used with order: sequential (an experiment's cycles run back to back); use interleaved or shuffled.",
       );
     }
-    const entries: StudyRunEntry[] = plan.runs.map((run) => ({
-      position: run.position,
-      experimentId: run.experimentId,
-      configHash: run.configHash,
-      cycle: run.cycle,
-      label: plan.experiments[run.experimentIndex]!.label,
-      status: 'not-run',
-      attempt: null,
-      resultPath: null,
-      error: null,
-      gapBeforeS: null,
-      durationS: null,
-    }));
+    const entries = notRunEntries(plan);
     const results: ExperimentResult[] = [];
     let interrupted = false;
     let previousMeasured: PlannedRun | null = null;
@@ -302,6 +290,23 @@ export class StudyRunner {
 }
 
 /** Counts the runs of a study by status. */
+/** One `not-run` entry per planned run, in plan order: the starting point of a study summary. */
+export function notRunEntries(plan: StudyPlan): StudyRunEntry[] {
+  return plan.runs.map((run) => ({
+    position: run.position,
+    experimentId: run.experimentId,
+    configHash: run.configHash,
+    cycle: run.cycle,
+    label: plan.experiments[run.experimentIndex]!.label,
+    status: 'not-run',
+    attempt: null,
+    resultPath: null,
+    error: null,
+    gapBeforeS: null,
+    durationS: null,
+  }));
+}
+
 export function countRunStatuses(entries: readonly StudyRunEntry[]): StudySummary['counts'] {
   const counts = {
     total: entries.length,
