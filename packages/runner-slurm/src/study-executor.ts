@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import {
   type Clock,
   claimRun,
-  countRunStatuses,
   type ExperimentResult,
   ExperimentResultSchema,
   type ExperimentState,
   emitProgress,
+  finishStudy,
   forces,
   interruptibleSleep,
   isComplete,
@@ -27,8 +27,6 @@ import {
   studyDirFor,
   systemClock,
   withSchedulerJob,
-  writeStudySummary,
-  writeStudyTable,
 } from '@llem/core';
 import { type ExecFile, type ExecRun, writeExecFile } from './exec-file.js';
 import { batchScript, type SlurmJobShape, sbatchOptions } from './job-shape.js';
@@ -271,31 +269,17 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
     }
   }
 
-  let tableFiles: Record<string, string> | null = null;
-  if (plan.kind === 'study' && (options.writeTable ?? true) && results.length > 0) {
-    try {
-      tableFiles = await writeStudyTable(studyDir, results);
-    } catch (error) {
-      warnings.push(`study table not written: ${(error as Error).message}`);
-    }
-  }
-  const summary: StudySummary = {
-    kind: plan.kind,
-    studyId: plan.studyId,
-    name: plan.name,
-    designHash: plan.designHash,
+  return finishStudy({
+    plan,
     studyDir,
     startedUtc,
     finishedUtc: isoUtc(clock.now()),
     interrupted,
-    counts: countRunStatuses(entries),
-    runs: entries,
-    duplicates: plan.duplicates,
-    tableFiles,
+    entries,
+    results,
     warnings,
-  };
-  if (plan.kind === 'study') await writeStudySummary(studyDir, plan, summary);
-  return summary;
+    writeTable: options.writeTable ?? true,
+  });
 }
 
 /** An unfinished state submitted to Slurm: Slurm says whether it is alive. */

@@ -183,33 +183,17 @@ export class StudyRunner {
       if (report.status === 'done' || report.status === 'failed') previousMeasured = run;
     }
 
-    let tableFiles: Record<string, string> | null = null;
-    if (plan.kind === 'study' && (options.writeTable ?? true) && results.length > 0) {
-      try {
-        tableFiles = await writeStudyTable(studyDir, results);
-      } catch (error) {
-        warnings.push(`study table not written: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-
-    const counts = countRunStatuses(entries);
-    const summary: StudySummary = {
-      kind: plan.kind,
-      studyId: plan.studyId,
-      name: plan.name,
-      designHash: plan.designHash,
+    return finishStudy({
+      plan,
       studyDir,
       startedUtc,
       finishedUtc: isoUtc(this.clock.now()),
       interrupted,
-      counts,
-      runs: entries,
-      duplicates: plan.duplicates,
-      tableFiles,
+      entries,
+      results,
       warnings,
-    };
-    if (plan.kind === 'study') await writeStudySummary(studyDir, plan, summary);
-    return summary;
+      writeTable: options.writeTable ?? true,
+    });
   }
 
   /** Quick look (no claim): will the orchestrator measure this run, or reuse / skip it? */
@@ -290,6 +274,52 @@ export class StudyRunner {
 }
 
 /** Counts the runs of a study by status. */
+export interface FinishStudyParts {
+  plan: StudyPlan;
+  studyDir: string;
+  startedUtc: string;
+  finishedUtc: string;
+  interrupted: boolean;
+  entries: StudyRunEntry[];
+  results: readonly ExperimentResult[];
+  /** Appended to: a study table that cannot be written is a warning, not a failure. */
+  warnings: string[];
+  writeTable: boolean;
+}
+
+/**
+ * The end of a study, however its runs were executed: the study tables (when asked), the summary,
+ * and study.json beside them.
+ */
+export async function finishStudy(parts: FinishStudyParts): Promise<StudySummary> {
+  const { plan, studyDir, results, warnings } = parts;
+  let tableFiles: Record<string, string> | null = null;
+  if (plan.kind === 'study' && parts.writeTable && results.length > 0) {
+    try {
+      tableFiles = await writeStudyTable(studyDir, results);
+    } catch (error) {
+      warnings.push(`study table not written: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const summary: StudySummary = {
+    kind: plan.kind,
+    studyId: plan.studyId,
+    name: plan.name,
+    designHash: plan.designHash,
+    studyDir,
+    startedUtc: parts.startedUtc,
+    finishedUtc: parts.finishedUtc,
+    interrupted: parts.interrupted,
+    counts: countRunStatuses(parts.entries),
+    runs: parts.entries,
+    duplicates: plan.duplicates,
+    tableFiles,
+    warnings,
+  };
+  if (plan.kind === 'study') await writeStudySummary(studyDir, plan, summary);
+  return summary;
+}
+
 /** One `not-run` entry per planned run, in plan order: the starting point of a study summary. */
 export function notRunEntries(plan: StudyPlan): StudyRunEntry[] {
   return plan.runs.map((run) => ({
