@@ -2,13 +2,15 @@
  * `pnpm bench cli`: what the `llem` binary costs.
  * - Cold start of the BUILT binary (`llem --version`, `llem config validate`), median of 15, next to a
  *   bare `node -e 0` in the same run. Target < 150 ms.
+ * - `llem config validate` of a 100,000-point sweep (`sweep: {n: [1, ..., 100000]}`, the default
+ *   cap on a study's size), median of 5, next to validating the quickstart example. Target < 1 s.
  * - Orchestration overhead per experiment: a 200-experiment study whose backend runs /bin/true,
  *   through the library API with a real SQLite store and the real process-group runner, minus the
  *   cost of spawning /bin/true itself. Target < 20 ms per experiment.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,10 +31,12 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(repoRoot, 'packages/cli/dist/bin.js');
 const STARTS = 15;
 const EXPERIMENTS = 200;
+const SWEEP_POINTS = 100_000;
+const SWEEP_RUNS = 5;
 
-function coldStartMs(argv: readonly string[]): number {
+function coldStartMs(argv: readonly string[], runs = STARTS): number {
   const samples: number[] = [];
-  for (let i = 0; i < STARTS + 2; i++) {
+  for (let i = 0; i < runs + 2; i++) {
     const t0 = process.hrtime.bigint();
     const r = spawnSync(process.execPath, argv, { cwd: repoRoot, stdio: 'ignore' });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -40,6 +44,19 @@ function coldStartMs(argv: readonly string[]): number {
     if (i >= 2) samples.push(ms); // two warm-ups: file cache
   }
   return median(samples);
+}
+
+/** `llem config validate` of a SWEEP_POINTS-point sweep on tiny-gpt2 (valid: every point is checked). */
+async function bigSweepValidateMs(): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'llem-bench-sweep-'));
+  try {
+    const file = join(dir, 'sweep.yaml');
+    const values = Array.from({ length: SWEEP_POINTS }, (_, i) => i + 1).join(', ');
+    await writeFile(file, `model: builtin:tiny-gpt2\nbackend: pytorch\nsweep:\n  n: [${values}]\n`);
+    return coldStartMs([bin, 'config', 'validate', file], SWEEP_RUNS);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** A backend whose workload is /bin/true: the run costs what the orchestration around it costs. */
@@ -141,6 +158,7 @@ export const suite: BenchSuite = {
     const nodeMs = coldStartMs(['-e', '0']);
     const versionMs = coldStartMs([bin, '--version']);
     const validateMs = coldStartMs([bin, 'config', 'validate', 'examples/quickstart.yaml']);
+    const sweepMs = await bigSweepValidateMs();
     const { perExperiment, bareSpawn, runnerOnly } = await orchestrationOverheadMs();
     const baseline = { name: 'node -e 0', value: nodeMs };
     return [
@@ -161,6 +179,15 @@ export const suite: BenchSuite = {
         baseline,
         target: '< 150 ms',
         ok: validateMs < 150,
+      },
+      {
+        suite: 'cli',
+        name: `llem config validate of a ${SWEEP_POINTS.toLocaleString('en-US')}-point sweep (median of ${SWEEP_RUNS})`,
+        value: sweepMs,
+        unit: 'ms',
+        baseline: { name: 'config validate quickstart', value: validateMs },
+        target: '< 1000 ms',
+        ok: sweepMs < 1000,
       },
       {
         suite: 'cli',

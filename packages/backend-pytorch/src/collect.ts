@@ -4,6 +4,7 @@ import {
   BackendError,
   type CollectContext,
   InterruptedError,
+  messageOf,
   type WorkloadResult,
   WorkloadResultSchema,
 } from '@llem/core';
@@ -54,7 +55,7 @@ async function readJsonIfPresent(path: string): Promise<unknown | undefined> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new BackendError(`Cannot read ${path}: ${(error as Error).message}`);
+    throw new BackendError(`Cannot read ${path}: ${messageOf(error)}`);
   }
   try {
     return JSON.parse(text);

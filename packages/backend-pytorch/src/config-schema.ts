@@ -144,6 +144,10 @@ export function pytorchSection(config: ExperimentConfig): PytorchConfig {
 /** Checks that involve fields outside the section; each string is one problem. */
 export function validatePytorchExperiment(config: ExperimentConfig): string[] {
   const problems: string[] = [];
+  const attn = backendSection(config).attn_implementation;
+  // The one cross-field rule: nothing to check (or parse) unless it could apply. A study checks every point.
+  if (config.precision !== 'fp32' || typeof attn !== 'string' || !attn.startsWith('flash_attention'))
+    return problems;
   const parsed = PytorchConfigSchema.safeParse(backendSection(config));
   if (!parsed.success) return problems; // the schema already reported these
   const section = parsed.data;

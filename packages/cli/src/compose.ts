@@ -7,8 +7,10 @@ import {
   didYouMean,
   type EnergyMeter,
   type ExperimentConfigBase,
+  isConfigError,
   type LlemPlugin,
   type Logger,
+  messageOf,
   PluginRegistry,
   type Runner,
   type StateStore,
@@ -89,7 +91,7 @@ export async function openStore(
   try {
     return await registry.get('store', settings.store.value, { dir: settings.stateDir.value });
   } catch (error) {
-    if (!(error instanceof ConfigError) || !error.message.startsWith('Unknown store')) throw error;
+    if (!isConfigError(error) || !error.message.startsWith('Unknown store')) throw error;
     // Say which setting named it: a typo in LLEM_STORE should be found where it was made.
     const { source, value } = settings.store;
     const where = source === 'flag' ? '--store' : source === 'env' ? 'LLEM_STORE' : 'defaults.store';
@@ -109,7 +111,7 @@ export async function loadBackendCatalog(
   try {
     return await registry.backendCatalog(names);
   } catch (error) {
-    const name = /Unknown backend '([^']+)'/.exec((error as Error).message)?.[1];
+    const name = /Unknown backend '([^']+)'/.exec(messageOf(error))?.[1];
     const hint = name ? didYouMean(name, registry.builtinNames('backend')) : undefined;
     if (name && hint) {
       throw new ConfigError(

@@ -114,7 +114,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
       .option('--array [k]', 'slurm: one job array, at most k tasks at once', positiveInt('--array'))
       .option('--results-dir <dir>', 'where results go (default ./results)')
       .option('--dry-run', 'print the plan (experiments, hashes, commands, time) and run nothing')
-      .option('--force', 're-measure experiments that are already done'),
+      .option('--force', 're-measure experiments that are already done')
+      .option(
+        '--max-runs <n>',
+        'most experiment-cycles a study may expand to (default 100000)',
+        positiveInt('--max-runs'),
+      ),
   ).action(
     act(async (cmd) => {
       const { runCommand } = await import('./commands/run.js');
@@ -184,10 +189,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('validate')
     .description('validate an experiment or study file (exit 0 valid, 2 invalid)')
     .argument('<file>')
+    .option(
+      '--max-runs <n>',
+      'most experiment-cycles a study may expand to (default 100000)',
+      positiveInt('--max-runs'),
+    )
     .action(
       act(async (cmd) => {
         const { validateCommand } = await import('./commands/config.js');
-        return (out) => validateCommand(cmd.args[0]!, out);
+        return (out) => validateCommand(cmd.args[0]!, out, cmd.opts());
       }),
     );
   config

@@ -11,6 +11,7 @@ import {
   type PluginRegistry,
   type RawConfig,
   type StudyPlan,
+  studyBackendNames,
 } from '@llem/core';
 import { loadBackendCatalog } from './compose.js';
 
@@ -35,7 +36,12 @@ export interface LoadPlanOptions {
   overridesFor?: (raw: RawConfig) => readonly ConfigOverride[];
   /** Study settings from flags (cycles, order), applied over the file. */
   studyOverrides?: RawConfig;
+  /** Most experiment-cycles the study may expand to (the max_runs setting); default core's. */
+  maxRuns?: number;
 }
+
+/** How a CLI user raises the cap on a study's size, for the error's fix line. */
+export const RAISE_MAX_RUNS = '--max-runs N, LLEM_MAX_RUNS=N or defaults.max_runs in the user config';
 
 export async function loadPlan(path: string, options: LoadPlanOptions): Promise<LoadedPlan> {
   const file = loadConfigFile(path);
@@ -59,13 +65,16 @@ export async function loadPlan(path: string, options: LoadPlanOptions): Promise<
   if (file.kind === 'study' && options.studyOverrides) raw = { ...raw, ...options.studyOverrides };
 
   const source = path;
+  const expandOptions = { source, readBaseFile, maxRuns: options.maxRuns, raiseMaxRuns: RAISE_MAX_RUNS };
   // First pass without backends: finds the backend names (the base file or a sweep may set them).
+  // Only a base file, a swept backend or an explicit entry can name one that raw.backend does not.
   const names = new Set<string>(['pytorch']);
-  try {
-    for (const experiment of expandStudy(raw, { source, readBaseFile }).experiments)
-      names.add(experiment.config.backend);
-  } catch {
-    // The second pass reports the problem, with backend sections checked too.
+  if (backendMayVary(raw)) {
+    try {
+      for (const name of studyBackendNames(raw, expandOptions)) names.add(name);
+    } catch {
+      // The second pass reports the problem, with backend sections checked too.
+    }
   }
   if (!names.has(String(raw.backend ?? 'pytorch')) && typeof raw.backend === 'string') names.add(raw.backend);
   const backends = await loadBackendCatalog(
@@ -73,8 +82,21 @@ export async function loadPlan(path: string, options: LoadPlanOptions): Promise<
     [...names].filter((n) => /^[a-z][a-z0-9-]*$/.test(n)),
     source,
   );
-  const plan = expandStudy(raw, { source, backends, readBaseFile });
+  const plan = expandStudy(raw, { ...expandOptions, backends });
   return { file, raw, plan, backends };
+}
+
+/**
+ * Whether a document's experiments can have a backend other than its top-level `backend:` (or
+ * pytorch): through a `base:` file, a swept `backend` or an `experiments:` entry. Otherwise every
+ * valid experiment has that backend, and the first pass of loadPlan would find nothing new.
+ */
+function backendMayVary(raw: RawConfig): boolean {
+  if (raw.base !== undefined) return true;
+  if (isMapping(raw.sweep) && Object.hasOwn(raw.sweep, 'backend')) return true;
+  return (
+    Array.isArray(raw.experiments) && raw.experiments.some((entry) => !isMapping(entry) || 'backend' in entry)
+  );
 }
 
 /** The `llem run` flags that override the config. */

@@ -4,10 +4,11 @@ import {
   BaselineConfigSchema,
   ConfigError,
   configErrorFrom,
-  describeZodIssues,
+  DEFAULT_MAX_RUNS,
   EnergyConfigSchema,
   loadConfigFile,
   type RawConfig,
+  validateWith,
 } from '@llem/core';
 import envPaths from 'env-paths';
 import { z } from 'zod';
@@ -40,6 +41,12 @@ export const UserConfigSchema = z.strictObject({
         .min(1)
         .optional()
         .describe('Python of the harness venv (default: the one `llem setup pytorch` made)'),
+      max_runs: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe(`Most experiment-cycles a study may expand to (default ${DEFAULT_MAX_RUNS})`),
     })
     .optional(),
   /** Experiment defaults: used when an experiment file does not set them. */
@@ -72,6 +79,8 @@ export interface Settings {
   resultsDir: Setting<string>;
   runner: Setting<RunnerChoice>;
   python: Setting<string | null>;
+  /** Most experiment-cycles (experiments x cycles) a study may expand to. */
+  maxRuns: Setting<number>;
   plugins: string[];
   /** Path of the user config file and whether it exists. */
   userConfigPath: string;
@@ -86,6 +95,8 @@ export interface SettingFlags {
   resultsDir?: string;
   runner?: string;
   python?: string;
+  /** A number from commander, or text. */
+  maxRuns?: number | string;
 }
 
 export function defaultPaths(env: NodeJS.ProcessEnv = process.env): { configFile: string; stateDir: string } {
@@ -108,9 +119,9 @@ export function defaultPaths(env: NodeJS.ProcessEnv = process.env): { configFile
 export function loadUserConfig(path: string): { config: UserConfig; loaded: boolean } {
   if (!existsSync(path)) return { config: {}, loaded: false };
   const { raw } = loadConfigFile(path);
-  const parsed = UserConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const error = configErrorFrom(describeZodIssues(parsed.error, UserConfigSchema), `${path} (user config)`);
+  const parsed = validateWith(UserConfigSchema, raw);
+  if (!parsed.ok) {
+    const error = configErrorFrom(parsed.issues, `${path} (user config)`);
     throw new ConfigError(error.message, {
       fix: 'Fix or remove the field(s) in your user config; see docs/configuration.md.',
     });
@@ -120,7 +131,7 @@ export function loadUserConfig(path: string): { config: UserConfig; loaded: bool
 
 /** Where a setting's bad value came from, as the user wrote it: --flag, LLEM_ENV or defaults.key. */
 function whereSet(name: string, source: SettingSource): string {
-  if (source === 'flag') return `--${name}`;
+  if (source === 'flag') return `--${name.replaceAll('_', '-')}`;
   if (source === 'env') return `LLEM_${name.toUpperCase()}`;
   return `defaults.${name}`;
 }
@@ -157,6 +168,25 @@ function pickPluginName(
       });
     }
     return { value, source };
+  }
+  return { value: fallback, source: 'default' };
+}
+
+/** A whole number >= 1 (the user config's value is already one: the schema checked it). */
+function pickCount(
+  name: string,
+  layers: [SettingSource, string | number | undefined][],
+  fallback: number,
+): Setting<number> {
+  for (const [source, value] of layers) {
+    if (value === undefined || value === '') continue;
+    const text = String(value).trim();
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < 1) {
+      throw new ConfigError(`${whereSet(name, source)}: '${value}' is not a whole number >= 1.`, {
+        fix: `Give a count, e.g. ${name === 'max_runs' ? '200000' : '1'}.`,
+      });
+    }
+    return { value: Number(text), source };
   }
   return { value: fallback, source: 'default' };
 }
@@ -218,6 +248,15 @@ export function resolveSettings(
     ) as Setting<string>,
     runner: pick('runner', RUNNER_CHOICES, layers(flags.runner, 'LLEM_RUNNER', d.runner), 'auto'),
     python: pickPath(layers(flags.python, 'LLEM_PYTHON', d.python), null, cwd),
+    maxRuns: pickCount(
+      'max_runs',
+      [
+        ['flag', flags.maxRuns],
+        ['env', env.LLEM_MAX_RUNS],
+        ['user-config', d.max_runs],
+      ],
+      DEFAULT_MAX_RUNS,
+    ),
     plugins: [...(user.plugins ?? []), ...envPlugins],
     userConfigPath,
     userConfigLoaded: loaded,

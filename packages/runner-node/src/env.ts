@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, writeSecretEnvFile } from '@llem/core';
+import { ConfigError, messageOf, writeSecretEnvFile } from '@llem/core';
 
 /*
  * The workload environment itself is built by core's `buildSubprocessEnv` (allow-list + GPU
@@ -64,7 +64,7 @@ export async function createSecretEnvFile(
     await writeSecretEnvFile(path, entries);
   } catch (error) {
     // Core's message names the variable, never its value.
-    throw new ConfigError(`Cannot write the secret env file: ${(error as Error).message}.`, {
+    throw new ConfigError(`Cannot write the secret env file: ${messageOf(error)}.`, {
       cause: error,
       fix: 'Secrets must be single-line values under valid variable names.',
     });

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, createWriteStream, openSync, type WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
+  messageOf,
   type OutputStream,
   parseProtocolLine,
   type Runner,
@@ -77,7 +78,7 @@ export class ProcessGroupRunner implements Runner {
       });
     } catch (error) {
       log?.destroy();
-      throw new RunnerError(`Cannot start '${command}': ${(error as Error).message}`, { cause: error });
+      throw new RunnerError(`Cannot start '${command}': ${messageOf(error)}`, { cause: error });
     }
     return new GroupRun(child, spec, options, {
       label,

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigError, type SchedulerJob, writeFileAtomic } from '@llem/core';
+import { ConfigError, messageOf, type SchedulerJob, writeFileAtomic } from '@llem/core';
 import { z } from 'zod';
 
 /**
@@ -41,7 +41,7 @@ export async function readExecFile(path: string): Promise<ExecFile> {
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new ConfigError(`llem exec: cannot read ${path}: ${(error as Error).message}`, {
+    throw new ConfigError(`llem exec: cannot read ${path}: ${messageOf(error)}`, {
       fix: 'The submitter writes this file into the study directory; it must be on a filesystem every node mounts.',
     });
   }

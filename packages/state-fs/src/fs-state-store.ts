@@ -3,15 +3,18 @@ import { join, resolve } from 'node:path';
 import {
   assertConfigHash,
   assertStorableState,
-  ConfigError,
+  type ConfigError,
   type CreateStateOptions,
   cleanupStaleStates,
   createState,
   defaultStateDir,
   type ExperimentState,
   fsyncDirectory,
+  isConfigError,
+  isStateStoreError,
   isTempFileName,
   type ListOptions,
+  messageOf,
   nextRevision,
   parseStoredState,
   resolveStateStoreEnvironment,
@@ -71,13 +74,10 @@ export class FsStateStore implements StateStore {
       await mkdir(store.locksDir, { recursive: true });
       await sweepDeadLockFiles(store.locksDir, store.env);
     } catch (error) {
-      throw new StateStoreError(
-        `Cannot create the state directory ${store.dir}: ${(error as Error).message}`,
-        {
-          fix: 'Set LLEM_STATE_DIR (or the store option `dir`) to a writable directory.',
-          cause: error,
-        },
-      );
+      throw new StateStoreError(`Cannot create the state directory ${store.dir}: ${messageOf(error)}`, {
+        fix: 'Set LLEM_STATE_DIR (or the store option `dir`) to a writable directory.',
+        cause: error,
+      });
     }
     return store;
   }
@@ -156,8 +156,8 @@ export class FsStateStore implements StateStore {
       try {
         state = await this.read(id);
       } catch (caught) {
-        const error = caught instanceof ConfigError ? this.foreignFile(id, caught) : caught;
-        if (!options.onCorrupt || !(error instanceof StateStoreError)) throw error;
+        const error = isConfigError(caught) ? this.foreignFile(id, caught) : caught;
+        if (!options.onCorrupt || !isStateStoreError(error)) throw error;
         options.onCorrupt(error);
         continue;
       }
@@ -256,7 +256,7 @@ export class FsStateStore implements StateStore {
   }
 
   private ioError(action: string, path: string, error: unknown): StateStoreError {
-    return new StateStoreError(`Cannot ${action} the state record ${path}: ${(error as Error).message}`, {
+    return new StateStoreError(`Cannot ${action} the state record ${path}: ${messageOf(error)}`, {
       cause: error,
     });
   }

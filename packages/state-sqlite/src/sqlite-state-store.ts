@@ -3,13 +3,15 @@ import { dirname, join, resolve } from 'node:path';
 import {
   assertConfigHash,
   assertStorableState,
-  ConfigError,
   type CreateStateOptions,
   cleanupStaleStates,
   createState,
   defaultStateDir,
   type ExperimentState,
+  isConfigError,
+  isStateStoreError,
   type ListOptions,
+  messageOf,
   nextRevision,
   parseStoredState,
   resolveStateStoreEnvironment,
@@ -60,7 +62,7 @@ export class SqliteStateStore implements StateStore {
       if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
       this.db = new Database(this.path);
     } catch (error) {
-      throw new StateStoreError(`Cannot open the state database ${this.path}: ${(error as Error).message}`, {
+      throw new StateStoreError(`Cannot open the state database ${this.path}: ${messageOf(error)}`, {
         fix: 'Set LLEM_STATE_DIR (or the store option `path`) to a writable location.',
         cause: error,
       });
@@ -73,8 +75,8 @@ export class SqliteStateStore implements StateStore {
       this.statements = this.prepare();
     } catch (error) {
       this.db.close();
-      if (error instanceof StateStoreError) throw error;
-      throw new StateStoreError(`Cannot use the state database ${this.path}: ${(error as Error).message}`, {
+      if (isStateStoreError(error)) throw error;
+      throw new StateStoreError(`Cannot use the state database ${this.path}: ${messageOf(error)}`, {
         fix: 'The file is not an llem state database or is damaged; move it aside.',
         cause: error,
       });
@@ -166,7 +168,7 @@ export class SqliteStateStore implements StateStore {
       try {
         states.push(this.parseRow(row)!);
       } catch (error) {
-        if (!options.onCorrupt || !(error instanceof StateStoreError)) throw error;
+        if (!options.onCorrupt || !isStateStoreError(error)) throw error;
         options.onCorrupt(error);
       }
     }
@@ -221,8 +223,8 @@ export class SqliteStateStore implements StateStore {
     try {
       return body();
     } catch (error) {
-      if (error instanceof StateStoreError || error instanceof ConfigError) throw error;
-      throw new StateStoreError(`Cannot ${action} state in ${this.path}: ${(error as Error).message}`, {
+      if (isStateStoreError(error) || isConfigError(error)) throw error;
+      throw new StateStoreError(`Cannot ${action} state in ${this.path}: ${messageOf(error)}`, {
         cause: error,
       });
     }

@@ -6,12 +6,18 @@ import type { Output } from '../output.js';
 import { loadPlan } from '../plan.js';
 import { resolveSettings, type Settings, UserConfigSchema } from '../settings.js';
 
+export interface ValidateFlags {
+  /** `--max-runs`: most experiment-cycles the study may expand to. */
+  maxRuns?: number | string;
+}
+
 /** `llem config validate <file>`: exit 0 when valid, 2 (ConfigError) with every problem otherwise. */
-export async function validateCommand(file: string, out: Output): Promise<number> {
-  const settings = resolveSettings();
+export async function validateCommand(file: string, out: Output, flags: ValidateFlags = {}): Promise<number> {
+  const settings = resolveSettings({ maxRuns: flags.maxRuns });
   const { plan } = await loadPlan(file, {
     registry: createRegistry(settings),
     experimentDefaults: settings.experimentDefaults,
+    maxRuns: settings.maxRuns.value,
   });
   if (out.json) {
     out.record({
@@ -45,6 +51,7 @@ export function describeSettings(settings: Settings): Record<string, { value: un
       settings.python.value === null
         ? { value: '(the venv `llem setup pytorch` creates)', source: 'default' }
         : settings.python,
+    max_runs: settings.maxRuns,
     user_config: {
       value: settings.userConfigPath,
       source: settings.userConfigLoaded ? 'loaded' : 'absent (built-in defaults)',
@@ -61,6 +68,7 @@ export async function showCommand(file: string | undefined, out: Output): Promis
         await loadPlan(file, {
           registry: createRegistry(settings),
           experimentDefaults: settings.experimentDefaults,
+          maxRuns: settings.maxRuns.value,
         })
       ).plan
     : undefined;

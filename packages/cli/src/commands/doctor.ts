@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type DoctorCheck, EnergyConfigSchema } from '@llem/core';
+import { type DoctorCheck, EnergyConfigSchema, messageOf } from '@llem/core';
 import type { Output } from '../output.js';
 import { resolveSettings } from '../settings.js';
 
@@ -104,7 +104,7 @@ export async function doctorCommand(out: Output): Promise<number> {
         {
           name,
           status: 'fail',
-          detail: (error as Error).message,
+          detail: messageOf(error),
           ...((error as { fix?: string }).fix ? { fix: (error as { fix: string }).fix } : {}),
         },
       ];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { longestList } from './bounds.js';
 import { didYouMean } from './suggest.js';
 
 export type ConfigPath = readonly (string | number)[];
@@ -88,11 +89,57 @@ function describeValue(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+/** Problems one ConfigError lists, one per line: enough to act on; the rest are counted. */
+export const MAX_LISTED_PROBLEMS = 100;
+
+/** The lines of a ConfigError's message: the first MAX_LISTED_PROBLEMS, then how many more. */
+export function joinProblems(lines: readonly string[]): string {
+  if (lines.length <= MAX_LISTED_PROBLEMS) return lines.join('\n');
+  const more = lines.length - MAX_LISTED_PROBLEMS;
+  return `${lines.slice(0, MAX_LISTED_PROBLEMS).join('\n')}\n… and ${more} more problem${more === 1 ? '' : 's'} like these`;
+}
+
 /** Builds the ConfigError for a list of issues, naming the file. The first line says it all. */
 export function configErrorFrom(issues: readonly ConfigIssue[], source?: string): ConfigError {
   const where = source ? `${source}: ` : '';
   const lines = issues.map((issue) => `${where}${formatPath(issue.path)}: ${issue.message}`);
   const fix =
     'Fix the field(s) named above; `llem config schema` prints every field with its type and default.';
-  return new ConfigError(lines.join('\n'), { fix });
+  return new ConfigError(joinProblems(lines), { fix });
+}
+
+export type Validated<T> = { ok: true; data: T } | { ok: false; issues: ConfigIssue[] };
+
+/**
+ * `schema.safeParse(value)` as ConfigIssues under `prefix`. zod spreads a property's issues into
+ * one `push` call, so a list of a few hundred thousand bad items overflows the stack inside zod:
+ * that becomes one issue naming the longest list, not a crash.
+ */
+export function validateWith<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+  prefix: ConfigPath = [],
+  params: { reportInput?: boolean } = {},
+): Validated<T> {
+  let result: ReturnType<z.ZodType<T>['safeParse']>;
+  try {
+    result = schema.safeParse(value, params);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const list = longestList(value);
+    return {
+      ok: false,
+      issues: [
+        {
+          path: [...prefix, ...(list?.path ?? [])],
+          message: list
+            ? `a list of ${list.length} items with too many problems to report one by one; check its items`
+            : 'too many problems to report one by one',
+        },
+      ],
+    };
+  }
+  return result.success
+    ? { ok: true, data: result.data }
+    : { ok: false, issues: describeZodIssues(result.error, schema, prefix) };
 }

@@ -1,7 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { isCollection, parseDocument, parse as parseYamlValue, visit } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  parseDocument,
+  parse as parseYamlValue,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import { ConfigError } from '../errors.js';
+import { assertConfigBounds, formatLongPath, MAX_CONFIG_DEPTH, tooDeepError } from './bounds.js';
+import { fastPaths } from './fast-paths.js';
 import { STUDY_KEYS } from './study.js';
 
 /**
@@ -84,41 +97,14 @@ export function decodeUtf8(bytes: Uint8Array, source: string): string {
   }
 }
 
-/** Parses YAML or JSON text into a mapping. Duplicate keys, unknown tags and alias bombs are errors. */
+/**
+ * Parses YAML or JSON text into a mapping. Duplicate keys, unknown tags, alias bombs, aliases that
+ * refer to themselves and nesting deeper than MAX_CONFIG_DEPTH are errors. Every walk over the
+ * document here is iterative and linear (the YAML parser's own recursion, on a document nested
+ * thousands deep, is reported as such): no input overflows the stack or takes quadratic time.
+ */
 export function parseConfigText(text: string, source: string, format: 'yaml' | 'json' = 'yaml'): RawConfig {
-  if (format === 'json') assertJsonSyntax(text, source);
-  // JSON is parsed by the YAML parser too (after the syntax check): it is the one that reports duplicate keys.
-  const doc = parseDocument(text, { uniqueKeys: true, merge: true, prettyErrors: true, strict: true });
-  const problem = doc.errors[0] ?? doc.warnings[0];
-  if (problem) {
-    const pos = problem.linePos?.[0];
-    const where = pos ? `${source}:${pos.line}:${pos.col}` : source;
-    // The parser recurses: a document nested thousands deep overflows its stack.
-    const headline = /Maximum call stack/.test(problem.message)
-      ? 'the document is nested too deeply'
-      : problem.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    const fix =
-      problem.code === 'DUPLICATE_KEY'
-        ? 'Each key may appear once per mapping: remove or merge the repeated key.'
-        : problem.code === 'MULTIPLE_DOCS'
-          ? 'Keep one document per file (remove the extra "---").'
-          : problem.code === 'TAG_RESOLVE_FAILED'
-            ? 'Remove the custom "!tag": configs use plain YAML values.'
-            : 'Fix the YAML at that line and column (check indentation, colons and brackets).';
-    throw new ConfigError(`${where}: ${format === 'json' ? 'JSON' : 'YAML'} error: ${headline}`, { fix });
-  }
-  assertPlainKeys(doc, text, source);
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
-  } catch (error) {
-    if (error instanceof ReferenceError || /alias/i.test(String((error as Error).message))) {
-      throw new ConfigError(`${source}: too many YAML aliases (${(error as Error).message}).`, {
-        fix: `Use anchors/aliases sparingly (at most ${MAX_YAML_ALIASES} per file) or write the values out.`,
-      });
-    }
-    throw new ConfigError(`${source}: cannot read the YAML (${(error as Error).message}).`, { cause: error });
-  }
+  const value = format === 'json' ? parseJson(text, source) : parseYaml(text, source);
   if (value === null || value === undefined) {
     throw new ConfigError(`${source}: the file is empty.`, {
       fix: 'Add at least `model: <id>` (see examples/).',
@@ -130,38 +116,297 @@ export function parseConfigText(text: string, source: string, format: 'yaml' | '
       fix: 'Start the file with fields such as `model: builtin:tiny-gpt2`, not with "- " or a bare value.',
     });
   }
-  assertPlainValues(value, source, []);
+  assertConfigBounds(value, source);
   return value;
 }
 
-/** A mapping or list used as a key (`? {a: 1}`) would be stringified, with a process warning. */
-function assertPlainKeys(doc: ReturnType<typeof parseDocument>, text: string, source: string): void {
-  let offset: number | undefined;
-  try {
-    visit(doc, {
-      Pair(_, pair) {
-        if (!isCollection(pair.key)) return undefined;
-        offset = pair.key.range?.[0] ?? 0;
-        return visit.BREAK;
-      },
-    });
-  } catch {
-    throw new ConfigError(`${source}: YAML error: the document is nested too deeply.`, {
-      fix: 'Configs are a few levels deep: remove the runaway nesting.',
-    });
+const DUPLICATE_KEY_FIX = 'Each key may appear once per mapping: remove or merge the repeated key.';
+
+function parseYaml(text: string, source: string): unknown {
+  const lifted = fastPaths.numberLists ? liftNumberLists(text) : null;
+  if (lifted) {
+    // Any doubt (an error, a placeholder anywhere but as a plain value) and the file is read again
+    // in full: the fast path never decides what a file means, or what its error says.
+    try {
+      const value = readYaml(lifted.text, source, lifted);
+      if (lifted.found.size === lifted.lists.size) return putListsBack(value, lifted.lists);
+    } catch {
+      // read in full below
+    }
   }
-  if (offset !== undefined)
-    throw new ConfigError(
-      `${source}:${lineColumn(text, offset)}: YAML error: a key must be a plain value, not a mapping or list.`,
-      {
-        fix: 'Write `key: value` with a plain key (remove the "?" complex key).',
-      },
-    );
+  return readYaml(text, source);
 }
 
-function assertJsonSyntax(text: string, source: string): void {
+/** Flow lists of plain numbers at least this long are read by liftNumberLists, not the YAML parser. */
+export const FAST_LIST_MIN_ITEMS = 1000;
+const PLAIN_NUMBER = /^-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,15})?$/;
+
+export interface LiftedLists {
+  /** The text with each long list replaced by a placeholder of the same length. */
+  text: string;
+  nonce: string;
+  lists: Map<string, number[]>;
+  /** Placeholders met as plain values while inspecting the document. */
+  found: Set<string>;
+}
+
+/**
+ * The YAML parser spends about 8 µs per item, so a sweep of 100,000 values takes most of a second
+ * to read. A one-line flow list of plain decimal numbers (`[1, 2, 3, ...]`, spaces between, at least
+ * FAST_LIST_MIN_ITEMS of them) means the same wherever it is a value: it is read here and replaced
+ * by a placeholder scalar of the same length (so positions in messages do not move). Whether each
+ * placeholder really stood for a value is checked on the parsed document (inspectYaml): one found
+ * inside a quoted string, a block scalar, a comment or a key sends the file back to the full parser.
+ */
+export function liftNumberLists(text: string): LiftedLists | null {
+  let out: string[] | null = null;
+  let from = 0;
+  const lists = new Map<string, number[]>();
+  let nonce = '';
+  for (let open = text.indexOf('['); open !== -1; open = text.indexOf('[', open + 1)) {
+    let end = open + 1;
+    let commas = 0;
+    for (; end < text.length; end++) {
+      const c = text.charCodeAt(end);
+      if (c === 44) commas++;
+      else if (!((c >= 48 && c <= 57) || c === 32 || c === 46 || c === 45)) break;
+    }
+    if (text.charCodeAt(end) !== 93 || commas + 1 < FAST_LIST_MIN_ITEMS) continue;
+    const items = text.slice(open + 1, end).split(',');
+    const values: number[] = new Array(items.length);
+    let plain = true;
+    for (let i = 0; i < items.length && plain; i++) {
+      const item = items[i]!.trim();
+      plain = PLAIN_NUMBER.test(item);
+      values[i] = Number(item);
+    }
+    if (!plain) continue;
+    if (nonce === '') {
+      do nonce = `LLEMLIST${Math.random().toString(36).slice(2, 10)}X`;
+      while (text.includes(nonce));
+      out = [];
+    }
+    const placeholder = `${nonce}${lists.size}`;
+    lists.set(placeholder, values);
+    out!.push(text.slice(from, open), placeholder.padEnd(end + 1 - open, ' '));
+    from = end + 1;
+    open = end;
+  }
+  if (!out) return null;
+  out.push(text.slice(from));
+  return { text: out.join(''), nonce, lists, found: new Set() };
+}
+
+/** The lists back in place of their placeholders (an alias to one gets the same list, as yaml does). */
+function putListsBack(value: unknown, lists: Map<string, number[]>): unknown {
+  if (typeof value === 'string') return lists.get(value) ?? value;
+  const todo: unknown[] = [value];
+  const seen = new Set<object>();
+  const visit = (holder: Record<string | number, unknown>, key: string | number) => {
+    const item = holder[key];
+    if (typeof item === 'string') {
+      const list = lists.get(item);
+      if (list) holder[key] = list;
+    } else if (item !== null && typeof item === 'object') todo.push(item);
+  };
+  while (todo.length > 0) {
+    const node = todo.pop() as Record<string | number, unknown>;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    if (Array.isArray(node)) for (let i = 0; i < node.length; i++) visit(node, i);
+    else for (const key of Object.keys(node)) visit(node, key);
+  }
+  return value;
+}
+
+function readYaml(text: string, source: string, lifted?: LiftedLists): unknown {
+  // uniqueKeys is checked by inspectYaml: the parser's own check is quadratic in a mapping's size.
+  const doc = parseDocument(text, { uniqueKeys: false, merge: true, prettyErrors: true, strict: true });
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) {
+    const pos = problem.linePos?.[0];
+    const where = pos ? `${source}:${pos.line}:${pos.col}` : source;
+    // The parser recurses: a document nested thousands deep overflows its stack.
+    const deep = /Maximum call stack/.test(problem.message);
+    const headline = deep
+      ? 'the document is nested too deeply'
+      : problem.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    const fix = deep
+      ? `Configs are a few levels deep (at most ${MAX_CONFIG_DEPTH} levels of mappings and lists): remove the runaway nesting.`
+      : problem.code === 'MULTIPLE_DOCS'
+        ? 'Keep one document per file (remove the extra "---").'
+        : problem.code === 'TAG_RESOLVE_FAILED'
+          ? 'Remove the custom "!tag": configs use plain YAML values.'
+          : 'Fix the YAML at that line and column (check indentation, colons and brackets).';
+    throw new ConfigError(`${where}: YAML error: ${headline}`, { fix });
+  }
+  inspectYaml(doc, text, source, lifted);
   try {
-    JSON.parse(text);
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    if (error instanceof ReferenceError || /alias/i.test(String((error as Error).message))) {
+      throw new ConfigError(`${source}: too many YAML aliases (${(error as Error).message}).`, {
+        fix: `Use anchors/aliases sparingly (at most ${MAX_YAML_ALIASES} per file) or write the values out.`,
+      });
+    }
+    throw new ConfigError(`${source}: cannot read the YAML (${(error as Error).message}).`, { cause: error });
+  }
+}
+
+interface YamlFrame {
+  node: YAMLMap | YAMLSeq;
+  /** Nesting level of this collection (the top-level mapping is 1). */
+  level: number;
+  /** Path segments that lead here from the parent (2 for a `key: value` pair in a flow list). */
+  segments: number;
+  index: number;
+  /** Levels below this node found so far (0: no collection inside). */
+  below: number;
+  /** Keys seen so far in a mapping (scalar keys by value, other keys by node). */
+  keys: Set<unknown> | null;
+}
+
+/**
+ * One pass over the parsed document, in document order, before it becomes JS values: a key must
+ * be a plain value and appear once per mapping; an alias must not refer to a collection that
+ * contains it (the JS value would be cyclic); nesting, through aliases too, is at most
+ * MAX_CONFIG_DEPTH levels. Iterative, and each node (an anchored one too) is walked once.
+ */
+function inspectYaml(doc: Document.Parsed, text: string, source: string, lifted?: LiftedLists): void {
+  const root = doc.contents;
+  /** A scalar that mentions a lifted list's placeholder must be exactly one, as a plain value. */
+  const placeholder = (node: unknown, asKey: boolean) => {
+    if (!lifted || !isScalar(node) || typeof node.value !== 'string' || !node.value.includes(lifted.nonce))
+      return;
+    if (
+      asKey ||
+      node.type !== 'PLAIN' ||
+      node.tag ||
+      !lifted.lists.has(node.value) ||
+      lifted.found.has(node.value)
+    )
+      throw new Error('not a lifted list');
+    lifted.found.add(node.value);
+  };
+  placeholder(root, false);
+  if (!isCollection(root)) return;
+  const anchors = new Map<string, unknown>();
+  const done = new Map<unknown, number>();
+  const onPath = new Set<unknown>();
+  const path: (string | number)[] = [];
+  const stack: YamlFrame[] = [];
+  const at = (node: unknown) => lineColumn(text, (node as { range?: [number] } | null)?.range?.[0] ?? 0);
+  const open = (node: YAMLMap | YAMLSeq, level: number, segments: number) => {
+    if (node.anchor) anchors.set(node.anchor, node);
+    onPath.add(node);
+    stack.push({ node, level, segments, index: 0, below: 0, keys: isMap(node) ? new Set() : null });
+  };
+  /** A key: plain (not a collection, not an alias to one); its name as a path segment. */
+  const keyName = (key: unknown): string => {
+    const target = isAlias(key) ? anchors.get(key.source) : key;
+    if (isCollection(target))
+      throw new ConfigError(
+        `${source}:${at(key)}: YAML error: a key must be a plain value, not a mapping or list.`,
+        { fix: 'Write `key: value` with a plain key (remove the "?" complex key).' },
+      );
+    if (isScalar(key) && key.anchor) anchors.set(key.anchor, key);
+    placeholder(key, true);
+    const name = isScalar(target) ? target.value : key;
+    return typeof name === 'symbol' ? (name.description ?? '<<') : String(name); // `<<` merges
+  };
+  /**
+   * A value met `lift` levels below the open collection, at `segments` past its path: a leaf, or
+   * a collection to walk (returned).
+   */
+  const child = (
+    frame: YamlFrame,
+    node: unknown,
+    segments: (string | number)[],
+    lift: number,
+  ): YAMLMap | YAMLSeq | undefined => {
+    let target = node;
+    if (isAlias(node)) {
+      target = anchors.get(node.source);
+      if (isCollection(target) && onPath.has(target)) {
+        const kind = isMap(target) ? 'mapping' : 'list';
+        throw new ConfigError(
+          `${source}: ${formatLongPath([...path, ...segments])}: the alias *${node.source} refers to a ${kind} that contains it (a cycle).`,
+          {
+            fix: `An alias may only repeat a value defined outside it: write the values out instead of *${node.source}.`,
+          },
+        );
+      }
+    } else if (isScalar(node)) {
+      if (node.anchor) anchors.set(node.anchor, node);
+      placeholder(node, false);
+    }
+    if (!isCollection(target)) return undefined;
+    const level = frame.level + lift;
+    const span = done.get(target);
+    if (span !== undefined) {
+      // Met again through an alias: walked already, only its depth at this place is new.
+      if (level + span - 1 > MAX_CONFIG_DEPTH) throw tooDeepError(source, [...path, ...segments]);
+      if (span + lift - 1 > frame.below) frame.below = span + lift - 1;
+      return undefined;
+    }
+    if (level > MAX_CONFIG_DEPTH) throw tooDeepError(source, [...path, ...segments]);
+    return target;
+  };
+  open(root, 1, 0);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    const items = frame.node.items as unknown[];
+    if (frame.index >= items.length) {
+      stack.pop();
+      onPath.delete(frame.node);
+      const span = frame.below + 1;
+      done.set(frame.node, span);
+      const parent = stack[stack.length - 1];
+      if (parent) {
+        const below = frame.level - parent.level + span - 1;
+        if (below > parent.below) parent.below = below;
+      }
+      path.length -= frame.segments;
+      continue;
+    }
+    const index = frame.index++;
+    const item = items[index];
+    let segments: (string | number)[] = [index];
+    let value: unknown = item;
+    let lift = 1;
+    if (isPair(item)) {
+      const name = keyName(item.key);
+      if (frame.keys) {
+        const key = item.key;
+        const id = isScalar(key) ? key.value : key;
+        if (!(typeof id === 'number' && Number.isNaN(id))) {
+          if (frame.keys.has(id))
+            throw new ConfigError(`${source}:${at(key)}: YAML error: Map keys must be unique`, {
+              fix: DUPLICATE_KEY_FIX,
+            });
+          frame.keys.add(id);
+        }
+        segments = [name];
+      } else {
+        // `[a: 1]`: a pair in a flow list is a one-pair mapping, one level down.
+        segments = [index, name];
+        lift = 2;
+      }
+      value = item.value;
+    }
+    const next = child(frame, value, segments, lift);
+    if (next) {
+      path.push(...segments);
+      open(next, frame.level + lift, segments.length);
+    }
+  }
+}
+
+/** JSON: the native parser for the values, one linear scan for duplicate keys and error positions. */
+function parseJson(text: string, source: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
   } catch (error) {
     const message = (error as Error).message
       .replace(/, "[\s\S]*" is not valid JSON$/, '')
@@ -173,85 +418,115 @@ function assertJsonSyntax(text: string, source: string): void {
       },
     );
   }
+  const duplicate = scanJson(text).duplicateAt;
+  if (duplicate !== undefined)
+    throw new ConfigError(`${source}:${lineColumn(text, duplicate)}: JSON error: Map keys must be unique`, {
+      fix: DUPLICATE_KEY_FIX,
+    });
+  return value;
 }
 
 /** Offset of the first JSON syntax error (Node 20's JSON.parse does not always say where). */
 export function jsonErrorOffset(text: string): number {
+  return scanJson(text).end;
+}
+
+const JSON_LITERAL = /true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/**
+ * One iterative pass over JSON text: where it stops (the end, or the first syntax error) and the
+ * offset of the first key repeated within one object. Containers are an explicit stack, so any
+ * nesting depth is fine.
+ */
+function scanJson(text: string): { end: number; duplicateAt?: number } {
+  const n = text.length;
   let i = 0;
+  let duplicateAt: number | undefined;
+  /** Open containers: the keys of an object, or null for an array. */
+  const stack: (Set<string> | null)[] = [];
   const ws = () => {
-    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) i++;
+      else break;
+    }
   };
-  const fail = (): never => {
-    throw i;
+  /** Skips a string at i; false when it is unterminated. */
+  const string = (): boolean => {
+    i++;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return true;
+      }
+      i += c === 92 ? 2 : 1;
+    }
+    return false;
   };
-  const value = (): void => {
+  /** Reads `"key":` at i into the innermost object; false on a syntax error. */
+  const key = (keys: Set<string>): boolean => {
+    ws();
+    if (text[i] !== '"') return false;
+    const start = i;
+    if (!string()) return false;
+    const raw = text.slice(start + 1, i - 1);
+    const name = raw.includes('\\') ? (JSON.parse(text.slice(start, i)) as string) : raw;
+    if (keys.has(name)) duplicateAt ??= start;
+    keys.add(name);
+    ws();
+    if (text[i] !== ':') return false;
+    i++;
+    return true;
+  };
+  const stop = () => ({ end: Math.min(i, n), duplicateAt });
+  for (;;) {
+    // A value at i.
     ws();
     const c = text[i];
     if (c === '{' || c === '[') {
-      const close = c === '{' ? '}' : ']';
       i++;
       ws();
-      if (text[i] === close) return void i++;
-      for (;;) {
-        if (c === '{') {
-          ws();
-          if (text[i] !== '"') fail();
-          string();
-          ws();
-          if (text[i] !== ':') fail();
-          i++;
-        }
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === close) return void i++;
-        else fail();
+      if (text[i] === (c === '{' ? '}' : ']')) i++;
+      else {
+        const keys = c === '{' ? new Set<string>() : null;
+        stack.push(keys);
+        if (keys && !key(keys)) return stop();
+        continue;
       }
+    } else if (c === '"') {
+      if (!string()) return stop();
+    } else {
+      JSON_LITERAL.lastIndex = i;
+      const literal = JSON_LITERAL.exec(text);
+      if (!literal) return stop();
+      i += literal[0].length;
     }
-    if (c === '"') {
-      string();
-      return;
+    // After a value: a separator, or the close of one or more containers.
+    for (;;) {
+      ws();
+      if (stack.length === 0) return stop();
+      const keys = stack[stack.length - 1]!;
+      if (text[i] === ',') {
+        i++;
+        if (keys && !key(keys)) return stop();
+        break;
+      }
+      if (text[i] !== (keys ? '}' : ']')) return stop();
+      i++;
+      stack.pop();
     }
-    const literal = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(
-      text.slice(i, i + 400),
-    );
-    if (!literal) fail();
-    i += literal![0].length;
-  };
-  const string = () => {
-    i++;
-    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-    if (i >= text.length) fail();
-    i++;
-  };
-  try {
-    value();
-    ws();
-    return Math.min(i, text.length);
-  } catch (offset) {
-    return Math.min(offset as number, text.length);
   }
 }
 
 function lineColumn(text: string, offset: number): string {
-  const before = text.slice(0, offset).split('\n');
-  return `${before.length}:${before[before.length - 1]!.length + 1}`;
-}
-
-/** Only JSON-like values: no binary blobs, no keys that are not strings. */
-function assertPlainValues(value: unknown, source: string, path: (string | number)[]): void {
-  if (value instanceof Uint8Array || value instanceof Date || value instanceof Map || value instanceof Set) {
-    throw new ConfigError(
-      `${source}: ${path.join('.') || '(root)'}: unsupported YAML value type (${value.constructor.name}).`,
-      {
-        fix: 'Use plain strings, numbers, booleans, lists and mappings.',
-      },
-    );
+  let line = 1;
+  let start = 0;
+  for (let at = text.indexOf('\n'); at !== -1 && at < offset; at = text.indexOf('\n', at + 1)) {
+    line++;
+    start = at + 1;
   }
-  if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) assertPlainValues(item, source, [...path, index]);
-  } else if (isMapping(value))
-    for (const [key, item] of Object.entries(value)) assertPlainValues(item, source, [...path, key]);
+  return `${line}:${offset - start + 1}`;
 }
 
 /**
@@ -267,6 +542,12 @@ export function parseSetOverride(text: string): { path: string[]; value: unknown
     });
   }
   const path = key.split('.');
+  if (path.length > MAX_CONFIG_DEPTH) {
+    throw new ConfigError(
+      `--set ${formatLongPath(path)}: the field path is nested too deeply (more than ${MAX_CONFIG_DEPTH} levels).`,
+      { fix: 'Use a real field path, e.g. pytorch.batch_size=4' },
+    );
+  }
   if (
     path.some((part) => part === '' || part === '__proto__' || part === 'constructor' || part === 'prototype')
   ) {
@@ -290,19 +571,39 @@ export function parseSetOverride(text: string): { path: string[]; value: unknown
 
 /** Sets `value` at a dotted `path` in a copy of `target`, creating mappings on the way. */
 export function setAtPath(target: RawConfig, path: readonly string[], value: unknown): RawConfig {
-  const [head, ...rest] = path;
-  if (head === undefined) return target;
+  if (path.length === 0) return target;
   const out: RawConfig = { ...target };
-  if (rest.length === 0) out[head] = value;
-  else out[head] = setAtPath(isMapping(out[head]) ? (out[head] as RawConfig) : {}, rest, value);
+  let level = out;
+  for (let i = 0; i < path.length - 1; i++) {
+    const head = path[i]!;
+    const next: RawConfig = isMapping(level[head]) ? { ...(level[head] as RawConfig) } : {};
+    level[head] = next;
+    level = next;
+  }
+  level[path[path.length - 1]!] = value;
   return out;
 }
 
-/** Recursive merge: mappings merge, anything else from `top` replaces. Inputs are untouched. */
+/**
+ * Recursive merge: mappings merge, anything else from `top` replaces. Inputs are untouched.
+ * Iterative; where both sides nest deeper than MAX_CONFIG_DEPTH (or are cyclic) it is a ConfigError.
+ */
 export function deepMerge(bottom: RawConfig, top: RawConfig): RawConfig {
   const out: RawConfig = { ...bottom };
-  for (const [key, value] of Object.entries(top)) {
-    out[key] = isMapping(value) && isMapping(out[key]) ? deepMerge(out[key] as RawConfig, value) : value;
+  const todo: { into: RawConfig; from: RawConfig; path: string[] }[] = [{ into: out, from: top, path: [] }];
+  while (todo.length > 0) {
+    const { into, from, path } = todo.pop()!;
+    for (const [key, value] of Object.entries(from)) {
+      const below = into[key];
+      if (!(isMapping(value) && isMapping(below))) {
+        into[key] = value;
+        continue;
+      }
+      if (path.length + 1 >= MAX_CONFIG_DEPTH) throw tooDeepError('config', [...path, key]);
+      const merged: RawConfig = { ...below };
+      into[key] = merged;
+      todo.push({ into: merged, from: value, path: [...path, key] });
+    }
   }
   return out;
 }

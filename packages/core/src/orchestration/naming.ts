@@ -24,8 +24,13 @@ export function experimentRunId(config: ExperimentConfig, configHash: string): s
 
 /** Result directory name: `<model-slug>_<backend>_<hash8>`, plus `_c<cycle>` inside a study. */
 export function resultDirName(config: ExperimentConfig, configHash: string, cycle: number | null): string {
-  const base = `${slugify(config.model, 40)}_${slugify(config.backend, 24)}_${configHash.slice(0, 8)}`;
+  const base = `${resultDirPrefix(config)}_${configHash.slice(0, 8)}`;
   return cycle === null ? base : `${base}_c${cycle}`;
+}
+
+/** The part of a result directory name that names the model and backend: `<model-slug>_<backend>`. */
+export function resultDirPrefix(config: Pick<ExperimentConfig, 'model' | 'backend'>): string {
+  return `${slugify(config.model, 40)}_${slugify(config.backend, 24)}`;
 }
 
 /** Where a study's results go: `<resultsDir>/<study-id>`; a lone experiment writes into resultsDir. */

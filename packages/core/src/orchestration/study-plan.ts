@@ -1,12 +1,15 @@
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
+import { assertConfigBounds, formatLongPath, MAX_CONFIG_DEPTH } from '../config/bounds.js';
 import { EXPERIMENT_BASE_KEYS, type ExperimentConfig } from '../config/experiment.js';
+import { fastPaths } from '../config/fast-paths.js';
 import {
   type ConfigIssue,
   configErrorFrom,
-  describeZodIssues,
   formatPath,
+  joinProblems,
   knownKeysAt,
+  validateWith,
 } from '../config/issues.js';
 import {
   deepMerge,
@@ -16,14 +19,21 @@ import {
   type RawConfig,
   setAtPath,
 } from '../config/load.js';
-import { checkExperimentConfig, resolveExperimentConfig } from '../config/resolve.js';
-import { type CycleOrder, type GapsConfig, STUDY_KEYS, StudySettingsSchema } from '../config/study.js';
+import { resolveExperimentConfig } from '../config/resolve.js';
+import { ConfigResolver, checkExperimentFields } from '../config/resolver.js';
+import {
+  type CycleOrder,
+  type GapsConfig,
+  STUDY_KEYS,
+  type StudySettings,
+  StudySettingsSchema,
+} from '../config/study.js';
 import { didYouMean } from '../config/suggest.js';
-import { ConfigError } from '../errors.js';
-import { computeConfigHash, sha256Hex } from '../hash/config-hash.js';
+import { ConfigError, isConfigError } from '../errors.js';
+import { ConfigHasher, computeConfigHash, sha256Hex } from '../hash/config-hash.js';
 import { canonicalize } from '../hash/jcs.js';
 import type { BackendCatalog } from '../plugins/backend.js';
-import { experimentRunId, resultDirName, studyIdFor, studyRunId } from './naming.js';
+import { experimentRunId, resultDirName, resultDirPrefix, studyIdFor, studyRunId } from './naming.js';
 import { SeededRandom } from './prng.js';
 
 /**
@@ -42,7 +52,18 @@ import { SeededRandom } from './prng.js';
  * - Every expanded config is validated; all problems are reported at once, each pointing at the
  *   sweep key (`sweep['pytorch.batch_size']`), the entry (`experiments[2].n`) or the base field.
  * - Configs with the same hash are measured once: the first is kept, the others are reported.
+ * - A study expands to at most `maxRuns` experiment-cycles (default DEFAULT_MAX_RUNS), counted
+ *   before the grid is built; the input is checked first for depth and cycles (assertConfigBounds).
+ *
+ * Expansion is linear in the number of points: each point's raw config is one copy of the
+ * previous point's along the changed keys, each distinct field value is validated once
+ * (ConfigResolver) and each shared sub-object is serialised once for the hash.
  */
+
+/** Experiment-cycles a study may expand to unless `maxRuns` says otherwise. */
+export const DEFAULT_MAX_RUNS = 100_000;
+/** Keys a sweep may have: far more than any real grid (every key with two values doubles it). */
+export const MAX_SWEEP_KEYS = 1000;
 
 export interface ExpandOptions {
   /** The file the document came from: names it in messages; `base:` is relative to it. */
@@ -51,6 +72,13 @@ export interface ExpandOptions {
   backends?: BackendCatalog;
   /** Reads the `base:` file (absolute path) into a raw mapping. Default: loadConfigFile. */
   readBaseFile?: (path: string) => RawConfig;
+  /**
+   * Most experiment-cycles (experiments x cycles, duplicates included) a study may expand to;
+   * checked before the grid is built. Default DEFAULT_MAX_RUNS.
+   */
+  maxRuns?: number;
+  /** How the user raises `maxRuns`, for the error's fix line (the CLI names its flag and setting). */
+  raiseMaxRuns?: string;
 }
 
 export interface PlannedExperiment {
@@ -109,6 +137,7 @@ export function expandStudy(raw: unknown, options: ExpandOptions = {}): StudyPla
   if (!isMapping(raw)) {
     throw new ConfigError(`${options.source ?? 'config'}: the top level must be a mapping of fields.`);
   }
+  assertConfigBounds(raw, options.source ?? 'config');
   return detectConfigKind(raw) === 'study' ? expandStudyDocument(raw, options) : planExperiment(raw, options);
 }
 
@@ -157,11 +186,46 @@ interface Candidate {
   origin: string;
   assignments: Record<string, unknown>;
   raw: RawConfig;
-  /** Attributes a validation issue to the place the user wrote it. */
-  attribute: (issue: ConfigIssue) => string;
+  /** Attributes a validation issue to the place the user wrote it (shared by a sweep's points). */
+  attribute: (issue: ConfigIssue, candidate: Candidate) => string;
 }
 
-function expandStudyDocument(raw: RawConfig, options: ExpandOptions): StudyPlan {
+/**
+ * The backends a document's experiments use, found by validating it as expandStudy does, without
+ * hashing or planning: what a caller needs to know to load the backend plugins before it expands
+ * the document with them. Throws what expandStudy (with the same options) would throw.
+ */
+export function studyBackendNames(raw: unknown, options: ExpandOptions = {}): string[] {
+  if (!isMapping(raw)) {
+    throw new ConfigError(`${options.source ?? 'config'}: the top level must be a mapping of fields.`);
+  }
+  assertConfigBounds(raw, options.source ?? 'config');
+  if (detectConfigKind(raw) !== 'study') return [planExperiment(raw, options).experiments[0]!.config.backend];
+  const names = new Set<string>();
+  let count = 0;
+  checkStudyDocument(raw, options, (_candidate, config) => {
+    count++;
+    names.add(config.backend);
+  });
+  if (count === 0) throw noExperimentsError(options.source);
+  return [...names];
+}
+
+function noExperimentsError(source: string | undefined): ConfigError {
+  return new ConfigError(`${source ?? 'study'}: the study produced no experiments.`, {
+    fix: "Add a 'sweep:' block, an 'experiments:' list, or inline experiment fields such as 'model:'.",
+  });
+}
+
+/**
+ * Every candidate of a study document, validated: each valid one goes to `accept` as it is made
+ * (nothing per point is kept but what the caller keeps), then one ConfigError for all problems.
+ */
+function checkStudyDocument(
+  raw: RawConfig,
+  options: ExpandOptions,
+  accept: (candidate: Candidate, config: ExperimentConfig) => void,
+): StudySettings {
   const source = options.source;
   const studyPart: RawConfig = {};
   const inline: RawConfig = {};
@@ -169,19 +233,44 @@ function expandStudyDocument(raw: RawConfig, options: ExpandOptions): StudyPlan 
     if ((STUDY_KEYS as readonly string[]).includes(key)) studyPart[key] = value;
     else inline[key] = value;
   }
-  const settingsResult = StudySettingsSchema.safeParse(studyPart);
-  if (!settingsResult.success)
-    throw configErrorFrom(describeZodIssues(settingsResult.error, StudySettingsSchema), source);
+  const settingsResult = validateWith(StudySettingsSchema, studyPart);
+  if (!settingsResult.ok) throw configErrorFrom(settingsResult.issues, source);
   const settings = settingsResult.data;
 
   const baseFile = settings.base === undefined ? {} : readBase(settings.base, options);
   const fixed = deepMerge(baseFile, inline);
+  const dimensions = settings.sweep ? sweepDimensions(fixed, settings.sweep, options.backends, source) : [];
+  assertWithinMaxRuns(fixed, dimensions, settings, options);
 
-  const candidates: Candidate[] = [];
+  const lines = new Set<string>();
+  let failure: { error: unknown } | undefined;
+  const resolver = new ConfigResolver(options.backends);
+  const fast = fastPaths.resolver;
+  const check = (candidate: Candidate) => {
+    let config = fast ? resolver.resolve(candidate.raw) : undefined;
+    if (!config) {
+      const full = checkExperimentFields(candidate.raw, { backends: options.backends });
+      if (!full.config) {
+        for (const issue of full.issues)
+          lines.add(`${candidate.attribute(issue, candidate)}: ${issue.message}`);
+        return;
+      }
+      config = full.config;
+    }
+    // After a problem only problems are collected; an error of `accept` (hashing a value that
+    // has no JSON form) waits until every candidate is validated, as validation comes first.
+    if (lines.size > 0 || failure !== undefined) return;
+    try {
+      accept(candidate, config);
+    } catch (error) {
+      failure = { error };
+    }
+  };
+
   const baseAttribution = (issue: ConfigIssue) => formatPath(issue.path);
-  if (settings.sweep) candidates.push(...expandSweep(fixed, settings.sweep, options.backends, source));
+  if (settings.sweep) expandSweep(fixed, dimensions, options.backends, source, check);
   settings.experiments?.forEach((entry, i) => {
-    candidates.push({
+    check({
       origin: `experiments[${i}]`,
       assignments: {},
       raw: deepMerge(fixed, entry),
@@ -192,50 +281,44 @@ function expandStudyDocument(raw: RawConfig, options: ExpandOptions): StudyPlan 
     });
   });
   if (!settings.sweep && !settings.experiments)
-    candidates.push({ origin: 'base', assignments: {}, raw: fixed, attribute: baseAttribution });
+    check({ origin: 'base', assignments: {}, raw: fixed, attribute: baseAttribution });
 
-  const lines = new Set<string>();
-  const valid: { candidate: Candidate; config: ExperimentConfig; configHash: string }[] = [];
-  for (const candidate of candidates) {
-    const { issues, config } = checkExperimentConfig(candidate.raw, { backends: options.backends });
-    if (!config) {
-      for (const issue of issues) lines.add(`${candidate.attribute(issue)}: ${issue.message}`);
-      continue;
-    }
-    valid.push({ candidate, config, configHash: computeConfigHash(config) });
-  }
   if (lines.size > 0) {
     const where = source ? `${source}: ` : '';
-    throw new ConfigError([...lines].map((line) => `${where}${line}`).join('\n'), {
+    throw new ConfigError(joinProblems([...lines].map((line) => `${where}${line}`)), {
       fix: 'Fix the field(s) named above; sweep keys are dotted field paths such as pytorch.batch_size or decoder.temperature.',
     });
   }
+  if (failure) throw failure.error;
+  return settings;
+}
 
+function expandStudyDocument(raw: RawConfig, options: ExpandOptions): StudyPlan {
+  const source = options.source;
   const experiments: PlannedExperiment[] = [];
   const duplicates: StudyDuplicate[] = [];
   const byHash = new Map<string, PlannedExperiment>();
-  for (const { candidate, config, configHash } of valid) {
+  const hasher = new ConfigHasher();
+  const fast = fastPaths.resolver;
+  const settings = checkStudyDocument(raw, options, ({ origin, assignments }, config) => {
+    const configHash = fast ? hasher.hash(config) : computeConfigHash(config);
     const first = byHash.get(configHash);
     if (first) {
-      duplicates.push({ origin: candidate.origin, duplicateOf: first.origin, configHash });
-      continue;
+      duplicates.push({ origin, duplicateOf: first.origin, configHash });
+      return;
     }
     const experiment: PlannedExperiment = {
       index: experiments.length,
-      origin: candidate.origin,
-      assignments: candidate.assignments,
-      label: describeConfig(config, candidate.assignments),
+      origin,
+      assignments,
+      label: describeConfig(config, assignments),
       config,
       configHash,
     };
     byHash.set(configHash, experiment);
     experiments.push(experiment);
-  }
-  if (experiments.length === 0) {
-    throw new ConfigError(`${source ?? 'study'}: the study produced no experiments.`, {
-      fix: "Add a 'sweep:' block, an 'experiments:' list, or inline experiment fields such as 'model:'.",
-    });
-  }
+  });
+  if (experiments.length === 0) throw noExperimentsError(source);
 
   const designHash = studyDesignHash(experiments.map((e) => e.configHash));
   const name = settings.name ?? (source ? basename(source, extname(source)) : 'study');
@@ -244,19 +327,32 @@ function expandStudyDocument(raw: RawConfig, options: ExpandOptions): StudyPlan 
     settings.order === 'shuffled'
       ? (settings.shuffle_seed ?? Number.parseInt(designHash.slice(0, 8), 16))
       : null;
-  const runs = orderRuns(experiments.length, settings.cycles, settings.order, shuffleSeed ?? 0).map(
-    ([index, cycle], position) => {
-      const experiment = experiments[index]!;
-      return {
-        position,
-        experimentId: studyRunId(studyId, experiment.configHash, cycle),
-        experimentIndex: index,
-        configHash: experiment.configHash,
-        cycle,
-        resultDirName: resultDirName(experiment.config, experiment.configHash, cycle),
-      };
-    },
-  );
+  // resultDirName(config, hash, cycle) is the cycle-less name plus `_c<cycle>`: made once per
+  // experiment, from a slug made once per model and backend.
+  const slugs = new Map<string, string>();
+  const dirNames = experiments.map(({ config, configHash }) => {
+    const key = `${config.model}\0${config.backend}`;
+    let prefix = slugs.get(key);
+    if (prefix === undefined) {
+      prefix = resultDirPrefix(config);
+      slugs.set(key, prefix);
+    }
+    return `${prefix}_${configHash.slice(0, 8)}`;
+  });
+  const order = orderRuns(experiments.length, settings.cycles, settings.order, shuffleSeed ?? 0);
+  const runs: PlannedRun[] = new Array(order.length);
+  for (let position = 0; position < order.length; position++) {
+    const [index, cycle] = order[position]!;
+    const { configHash } = experiments[index]!;
+    runs[position] = {
+      position,
+      experimentId: studyRunId(studyId, configHash, cycle),
+      experimentIndex: index,
+      configHash,
+      cycle,
+      resultDirName: `${dirNames[index]!}_c${cycle}`,
+    };
+  }
 
   return {
     kind: 'study',
@@ -274,9 +370,60 @@ function expandStudyDocument(raw: RawConfig, options: ExpandOptions): StudyPlan 
   };
 }
 
+/**
+ * The study's size, experiments (duplicates included) x cycles, against `maxRuns`: counted from
+ * the sweep's dimensions, before a single point is built, so a 1000 x 1000 grid fails at once.
+ */
+function assertWithinMaxRuns(
+  fixed: RawConfig,
+  dimensions: readonly SweepDimension[],
+  settings: StudySettings,
+  options: ExpandOptions,
+): void {
+  const maxRuns = options.maxRuns ?? DEFAULT_MAX_RUNS;
+  if (!Number.isSafeInteger(maxRuns) || maxRuns < 1)
+    throw new ConfigError(`maxRuns must be a whole number >= 1, got ${String(maxRuns)}.`);
+  let experiments = (settings.sweep ? sweepSize(fixed, dimensions) : 0) + (settings.experiments?.length ?? 0);
+  if (!settings.sweep && !settings.experiments) experiments = 1;
+  const runs = experiments * settings.cycles;
+  if (runs <= maxRuns) return;
+  const count = (n: number) => (Number.isSafeInteger(n) ? String(n) : n.toExponential(2));
+  throw new ConfigError(
+    `${options.source ?? 'study'}: the study expands to ${count(runs)} experiment-cycles (${count(experiments)} experiment(s) x ${settings.cycles} cycle(s)), more than the limit of ${maxRuns}.`,
+    {
+      fix: `Shrink the sweep (fewer keys or values), the experiments or the cycles, or raise the limit (${options.raiseMaxRuns ?? 'the maxRuns option'}).`,
+    },
+  );
+}
+
+/** Points of the sweep grid, as expandSweep makes them (a backend-scoped key counts for its backend). */
+function sweepSize(fixed: RawConfig, dimensions: readonly SweepDimension[]): number {
+  if (dimensions.length === 0) return 1; // `sweep: {}` is the base alone
+  const product = (backend: string, from: number) => {
+    let size = 1;
+    for (let d = from; d < dimensions.length; d++) {
+      const dimension = dimensions[d]!;
+      if (dimension.scope === null || dimension.scope === backend) size *= dimension.values.length;
+    }
+    return size;
+  };
+  const first = dimensions[0]!;
+  if (first.key !== 'backend') return product(backendOf(fixed), 0);
+  let size = 0;
+  for (const value of first.values) size += product(typeof value === 'string' ? value : 'pytorch', 1);
+  return size;
+}
+
+function backendOf(config: RawConfig): string {
+  return typeof config.backend === 'string' ? config.backend : 'pytorch';
+}
+
 /** Identity of a study's design: which configs it measures, whatever their order. */
 export function studyDesignHash(configHashes: readonly string[]): string {
-  return sha256Hex(canonicalize([...new Set(configHashes)].sort())).slice(0, 16);
+  // Read back from JSON text, the hashes are flat strings, which sort several times faster than
+  // slices of the digests (100,000 of them: a tenth of a second).
+  const unique = JSON.parse(JSON.stringify([...new Set(configHashes)])) as string[];
+  return sha256Hex(canonicalize(unique.sort())).slice(0, 16);
 }
 
 /**
@@ -304,7 +451,7 @@ function readBase(path: string, options: ExpandOptions): RawConfig {
   try {
     raw = (options.readBaseFile ?? ((file: string) => loadConfigFile(file).raw))(absolute);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (isConfigError(error)) {
       throw new ConfigError(`${options.source ?? 'study'}: base: ${error.message}`, {
         fix: error.fix,
         cause: error,
@@ -316,6 +463,7 @@ function readBase(path: string, options: ExpandOptions): RawConfig {
     throw new ConfigError(
       `${options.source ?? 'study'}: base: ${absolute} is not a mapping of experiment fields.`,
     );
+  assertConfigBounds(raw, `${options.source ?? 'study'}: base: ${absolute}`);
   if (detectConfigKind(raw) === 'study') {
     throw new ConfigError(
       `${options.source ?? 'study'}: base: ${absolute} is a study file; base: must name an experiment file.`,
@@ -336,13 +484,22 @@ interface SweepDimension {
   scope: string | null;
 }
 
-function expandSweep(
+/** The sweep's keys as dimensions, a swept backend first; bad keys are one ConfigError. */
+function sweepDimensions(
   fixed: RawConfig,
   sweep: Record<string, unknown>,
   backends: BackendCatalog | undefined,
   source: string | undefined,
-): Candidate[] {
+): SweepDimension[] {
   const keys = Object.keys(sweep);
+  if (keys.length > MAX_SWEEP_KEYS) {
+    throw new ConfigError(
+      `${source ?? 'study'}: sweep: ${keys.length} keys, more than the limit of ${MAX_SWEEP_KEYS}.`,
+      {
+        fix: 'A sweep key is a field that varies; put fields with one value beside the sweep (model: ..., n: ...).',
+      },
+    );
+  }
   const backendValues = Array.isArray(sweep.backend)
     ? sweep.backend
     : sweep.backend === undefined
@@ -352,13 +509,19 @@ function expandSweep(
     'pytorch',
     ...(backends?.names() ?? []),
     ...(typeof fixed.backend === 'string' ? [fixed.backend] : []),
-    ...backendValues.filter((value): value is string => typeof value === 'string'),
   ]);
+  for (const value of backendValues) if (typeof value === 'string') backendNames.add(value);
   const problems: string[] = [];
   const dimensions: SweepDimension[] = [];
   // A swept backend is the outermost loop, so backend-scoped keys below it know their backend.
   for (const key of keys.includes('backend') ? ['backend', ...keys.filter((k) => k !== 'backend')] : keys) {
     const path = key.split('.');
+    if (path.length > MAX_CONFIG_DEPTH) {
+      problems.push(
+        `sweep['${formatLongPath(path)}']: the key is nested too deeply (more than ${MAX_CONFIG_DEPTH} levels)`,
+      );
+      continue;
+    }
     if (path.some((segment) => segment === '' || FORBIDDEN_SEGMENTS.has(segment))) {
       problems.push(`sweep['${key}']: not a valid dotted field path`);
       continue;
@@ -374,31 +537,66 @@ function expandSweep(
   }
   if (problems.length > 0)
     throw new ConfigError(problems.map((line) => (source ? `${source}: ${line}` : line)).join('\n'));
+  return dimensions;
+}
 
+interface WalkFrame {
+  /** The config before this dimension is applied, and the assignments that made it. */
+  config: RawConfig;
+  assignments: Record<string, unknown>;
+  /** The value of this dimension in use, or -1 when the dimension does not apply (other backend). */
+  index: number;
+}
+
+/**
+ * Hands every point of the grid to `emit`, in order (last key fastest). Iterative: one frame per
+ * dimension. A point's config is its prefix's config with one more key set, so every config shares
+ * all unchanged sub-objects with its neighbours (what ConfigResolver's memo and the hash memo use).
+ */
+function expandSweep(
+  fixed: RawConfig,
+  dimensions: readonly SweepDimension[],
+  backends: BackendCatalog | undefined,
+  source: string | undefined,
+  emit: (candidate: Candidate) => void,
+): void {
   const used = new Set<string>();
-  const out: Candidate[] = [];
-  const walk = (depth: number, config: RawConfig, assignments: Record<string, unknown>) => {
-    if (depth === dimensions.length) {
-      const snapshot = { ...assignments };
-      out.push({
-        origin: `sweep[${out.length}]`,
-        assignments: snapshot,
-        raw: config,
-        attribute: (issue) => attributeSweepIssue(issue, dimensions, snapshot, config, backends),
-      });
-      return;
+  const frames: WalkFrame[] = [];
+  let count = 0;
+  const attribute = (issue: ConfigIssue, candidate: Candidate) =>
+    attributeSweepIssue(issue, dimensions, candidate.assignments, candidate.raw, backends);
+  let config = fixed;
+  let assignments: Record<string, unknown> = {};
+  for (;;) {
+    // Down to a point: the first value of every remaining dimension.
+    while (frames.length < dimensions.length) {
+      const dimension = dimensions[frames.length]!;
+      if (dimension.scope !== null && dimension.scope !== backendOf(config)) {
+        frames.push({ config, assignments, index: -1 });
+        continue;
+      }
+      used.add(dimension.key);
+      frames.push({ config, assignments, index: 0 });
+      const value = dimension.values[0];
+      config = setAtPath(config, dimension.path, value);
+      assignments = { ...assignments, [dimension.key]: value };
     }
-    const dimension = dimensions[depth]!;
-    const backend = typeof config.backend === 'string' ? config.backend : 'pytorch';
-    if (dimension.scope !== null && dimension.scope !== backend) {
-      walk(depth + 1, config, assignments);
-      return;
+    emit({ origin: `sweep[${count++}]`, assignments, raw: config, attribute });
+    // Up to the innermost dimension with a next value.
+    let frame = frames[frames.length - 1];
+    while (frame) {
+      const dimension = dimensions[frames.length - 1]!;
+      if (frame.index >= 0 && frame.index + 1 < dimension.values.length) break;
+      frames.pop();
+      frame = frames[frames.length - 1];
     }
-    used.add(dimension.key);
-    for (const value of dimension.values)
-      walk(depth + 1, setAtPath(config, dimension.path, value), { ...assignments, [dimension.key]: value });
-  };
-  walk(0, fixed, {});
+    if (!frame) break;
+    const dimension = dimensions[frames.length - 1]!;
+    frame.index++;
+    const value = dimension.values[frame.index];
+    config = setAtPath(frame.config, dimension.path, value);
+    assignments = { ...frame.assignments, [dimension.key]: value };
+  }
 
   const unused = dimensions.filter((dimension) => !used.has(dimension.key));
   if (unused.length > 0) {
@@ -414,7 +612,6 @@ function expandSweep(
       },
     );
   }
-  return out;
 }
 
 function isPrefix(prefix: readonly (string | number)[], path: readonly (string | number)[]): boolean {
@@ -458,8 +655,10 @@ function pathStartsIn(entry: RawConfig, path: readonly (string | number)[]): boo
 
 /** Short human label: `gpt2 pytorch bf16 pytorch.batch_size=4`. */
 function describeConfig(config: ExperimentConfig, assignments: Record<string, unknown> = {}): string {
-  const swept = Object.entries(assignments)
-    .filter(([key]) => key !== 'model' && key !== 'backend' && key !== 'precision')
-    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
-  return [config.model, config.backend, config.precision, ...swept].join(' ');
+  const parts: unknown[] = [config.model, config.backend, config.precision];
+  for (const [key, value] of Object.entries(assignments)) {
+    if (key === 'model' || key === 'backend' || key === 'precision') continue;
+    parts.push(`${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  }
+  return parts.join(' ');
 }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError } from '../errors.js';
+import { ConfigError, messageOf } from '../errors.js';
 import type { StateStore } from '../state/store.js';
 import type { BackendCatalog, BackendPlugin } from './backend.js';
 import type { Runner } from './runner.js';
@@ -97,7 +97,7 @@ async function importPlugin(file: string, label: string): Promise<LlemPlugin> {
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new ConfigError(`Plugin ${label} failed to load: ${(error as Error).message}`, {
+    throw new ConfigError(`Plugin ${label} failed to load: ${messageOf(error)}`, {
       fix: 'Check that the module builds and its dependencies are installed.',
       cause: error,
     });

@@ -11,6 +11,13 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * Nothing is silently rewritten: two different ids must never map to one record.
  */
 export function sanitizeExperimentId(id: string): string {
+  if (
+    typeof id === 'string' &&
+    id.length <= MAX_EXPERIMENT_ID_LENGTH &&
+    SAFE_ID.test(id) &&
+    !id.includes('..')
+  )
+    return id; // the common case, checked in one pass (a study plans one id per run)
   const shown = JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id);
   if (typeof id !== 'string' || id.length === 0) throw new ConfigError('Experiment id cannot be empty.');
   if (id.includes('\0')) throw new ConfigError(`Experiment id ${shown} contains a NUL byte.`);

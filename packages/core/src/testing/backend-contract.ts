@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { resolveExperimentConfig } from '../config/resolve.js';
-import { LlemError } from '../errors.js';
+import { LlemError, messageOf } from '../errors.js';
 import type { BackendCatalog, BackendContext, BackendPlugin, LaunchPlan } from '../plugins/backend.js';
 import type { Runner } from '../plugins/runner.js';
 import type { ProtocolEvent } from '../protocol/events.js';
@@ -147,7 +147,7 @@ export function describeBackendContract(
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(LlemError);
-      expect((error as Error).message.length).toBeGreaterThan(0);
+      expect(messageOf(error).length).toBeGreaterThan(0);
     });
 
     it('stops when aborted and reports it as interrupted', async (ctx) => {

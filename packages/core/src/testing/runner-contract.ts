@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RunnerError } from '../errors.js';
+import { messageOf, RunnerError } from '../errors.js';
 import type { OutputStream, Runner, RunSpec } from '../plugins/runner.js';
 import { formatProtocolEvent, type ProtocolEvent } from '../protocol/events.js';
 
@@ -165,7 +165,7 @@ export function describeRunnerContract(name: string, factory: () => Runner | Pro
       const missing = 'llem-contract-no-such-program';
       const error = await runner.run({ argv: [missing, '--flag'], env }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RunnerError);
-      expect((error as Error).message).toContain(missing);
+      expect(messageOf(error)).toContain(missing);
     });
 
     it('rejects a working directory that does not exist with a RunnerError', async () => {
@@ -174,7 +174,7 @@ export function describeRunnerContract(name: string, factory: () => Runner | Pro
         .run(sh('exit 0', { cwd: join(scratch, 'no', 'such', 'dir') }))
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RunnerError);
-      expect((error as Error).message).toContain('no/such/dir');
+      expect(messageOf(error)).toContain('no/such/dir');
     });
   });
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnergyReading, ProbeResult } from '@llem/core';
+import { messageOf } from '@llem/core';
 import { PollingSampler, type PollingSamplerOptions } from '../polling-sampler.js';
 import type { EnergyDeviceInfo, EnergyDeviceTrace } from '../types.js';
 import { tdpForModel } from './tdp.js';
@@ -74,7 +75,7 @@ export class CpuEstimateSampler extends PollingSampler {
     } catch (error) {
       return {
         available: false,
-        reason: `CPU estimate: cannot read ${statPath} (${(error as Error).message}).`,
+        reason: `CPU estimate: cannot read ${statPath} (${messageOf(error)}).`,
         fix: 'Run on Linux with /proc mounted.',
         devices: [],
       };

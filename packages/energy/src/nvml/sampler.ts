@@ -1,5 +1,6 @@
 /** NVML sampler: per-GPU energy counter (Volta+) or power polling, plus temperature, clocks, memory. */
 import type { EnergyReading, ProbeResult } from '@llem/core';
+import { messageOf } from '@llem/core';
 import { PollingSampler, type PollingSamplerOptions } from '../polling-sampler.js';
 import { relatedPids } from '../process-tree.js';
 import type { EnergyDeviceInfo, EnergyDeviceTrace, GpuProcessSample } from '../types.js';
@@ -70,7 +71,7 @@ export class NvmlSampler extends PollingSampler {
       this.probed = this.discover();
     } catch (error) {
       this.devices = [];
-      this.probed = this.unavailable(`probing failed: ${(error as Error).message}.`, INSTALL_FIX);
+      this.probed = this.unavailable(`probing failed: ${messageOf(error)}.`, INSTALL_FIX);
     }
     return this.probed;
   }
@@ -83,14 +84,14 @@ export class NvmlSampler extends PollingSampler {
     try {
       this.lib = NvmlLibrary.open(this.libraryPath);
     } catch (error) {
-      return this.unavailable(`cannot load ${this.libraryPath} (${(error as Error).message}).`, INSTALL_FIX);
+      return this.unavailable(`cannot load ${this.libraryPath} (${messageOf(error)}).`, INSTALL_FIX);
     }
     try {
       this.lib.init();
     } catch (error) {
       const code = error instanceof NvmlCallError ? error.code : -1;
       return this.unavailable(
-        `nvmlInit failed: ${(error as Error).message}.`,
+        `nvmlInit failed: ${messageOf(error)}.`,
         code === NVML_ERROR_DRIVER_NOT_LOADED
           ? 'Load the NVIDIA kernel driver (check `nvidia-smi`).'
           : INSTALL_FIX,

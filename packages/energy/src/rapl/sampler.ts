@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnergyReading, ProbeResult } from '@llem/core';
+import { messageOf } from '@llem/core';
 import { PollingSampler, type PollingSamplerOptions } from '../polling-sampler.js';
 import type { EnergyDeviceInfo, EnergyDeviceTrace } from '../types.js';
 
@@ -97,7 +98,7 @@ export class RaplSampler extends PollingSampler {
         if (code === 'EACCES' || code === 'EPERM') {
           return fail(`permission denied reading ${join(dir, 'energy_uj')}.`, raplPermissionFix(this.root));
         }
-        notes.push(`${name}: unreadable (${(error as Error).message}); skipped.`);
+        notes.push(`${name}: unreadable (${messageOf(error)}); skipped.`);
         continue;
       }
       const socket = m[1] ?? '0';
