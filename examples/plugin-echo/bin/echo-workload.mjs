@@ -3,11 +3,18 @@
 // argv: <config.json> <out-dir>. For each request it optionally runs a command, "generates"
 // a fixed number of tokens, and finally writes workload-result.json atomically.
 import { spawnSync } from 'node:child_process';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 const [configPath, outDir] = process.argv.slice(2);
-const { config } = JSON.parse(readFileSync(configPath, 'utf8'));
+const { config, experiment_id: experimentId } = JSON.parse(readFileSync(configPath, 'utf8'));
+// With LLEM_ECHO_JOURNAL set, one line per window edge: `<edge> <experiment id> <attempt> <epoch ms>`
+// (the attempt is the work dir's `attempt-N`). Fault tests use it to see which windows ran when.
+const journal = process.env.LLEM_ECHO_JOURNAL;
+const attempt = /^attempt-(\d+)$/.exec(basename(outDir))?.[1] ?? '?';
+const note = (edge) => {
+  if (journal) appendFileSync(journal, `${edge} ${experimentId} ${attempt} ${Date.now()}\n`);
+};
 const echo = config.echo;
 const mono = () => process.hrtime.bigint();
 // `at` lets the window events carry exactly the timestamps the result reports.
@@ -51,6 +58,7 @@ if (echo.fail_at === 'load') fail(echo.fail_message);
 emit('warmup-done', { prompts: 0 });
 const startNs = mono();
 const startUtc = new Date().toISOString();
+note('window-start');
 emit('window-start', {}, startNs);
 const e2e = [];
 for (let i = 0; i < config.n; i++) {
@@ -65,6 +73,7 @@ for (let i = 0; i < config.n; i++) {
 }
 if (echo.fail_at === 'window') fail(echo.fail_message);
 const endNs = mono();
+note('window-end');
 emit('window-end', {}, endNs);
 const duration = Number(endNs - startNs) / 1e9;
 const output = config.n * echo.output_tokens_per_request;

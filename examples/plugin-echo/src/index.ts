@@ -49,7 +49,8 @@ export function createEchoBackend(): BackendPlugin<EchoConfig> {
         files: [{ path: CONFIG_FILE, content: JSON.stringify(payload) }],
         spec: {
           argv: [process.execPath, workloadScript, join(ctx.workDir, CONFIG_FILE), ctx.workDir],
-          env: buildSubprocessEnv(),
+          // LLEM_ECHO_JOURNAL: fault tests read from it which windows ran (see bin/echo-workload.mjs).
+          env: buildSubprocessEnv({ passthrough: ['LLEM_ECHO_JOURNAL'] }),
           cwd: ctx.workDir,
           graceMs: 2000,
           label: `echo ${ctx.experimentId}`,

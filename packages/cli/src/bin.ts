@@ -1,7 +1,11 @@
 #!/usr/bin/env node
+// Signal handlers come first: a Ctrl+C during start-up must still end with exit 130.
+import { installEarlySignalHandlers } from './early-signals.js';
+
+installEarlySignalHandlers();
 // reflect-metadata must be loaded before any decorated class (tsyringe) is defined.
-import 'reflect-metadata';
-import { cliVersion } from './version.js';
+await import('reflect-metadata');
+const { cliVersion } = await import('./version.js');
 
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {

@@ -1,4 +1,5 @@
 export * from './clock.js';
+export * from './config/bounds.js';
 export * from './config/experiment.js';
 export * from './config/issues.js';
 export * from './config/load.js';
@@ -9,6 +10,7 @@ export * from './di/container.js';
 export * from './di/tokens.js';
 export * from './energy/measurement.js';
 export * from './errors.js';
+export * from './fault/failpoint.js';
 export * from './fs/atomic-write.js';
 export * from './fs/path-exists.js';
 export * from './hash/config-hash.js';

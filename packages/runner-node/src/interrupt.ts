@@ -6,7 +6,7 @@ export interface InterruptHandlerOptions {
   onFirst?: (message: string, signal: NodeJS.Signals) => void;
   /** Second signal: everything is being killed and the process exits 130. */
   onSecond?: (message: string, signal: NodeJS.Signals) => void;
-  /** Signals to handle. Default SIGINT and SIGTERM. */
+  /** Signals to handle. Default SIGINT, SIGTERM and SIGHUP (a closed terminal stops a run like SIGTERM). */
   signals?: readonly NodeJS.Signals[];
 }
 
@@ -27,7 +27,7 @@ export interface InterruptHandler {
  */
 export function installInterruptHandler(options: InterruptHandlerOptions = {}): InterruptHandler {
   const controller = new AbortController();
-  const signals = options.signals ?? (['SIGINT', 'SIGTERM'] as const);
+  const signals = options.signals ?? (['SIGINT', 'SIGTERM', 'SIGHUP'] as const);
   let received: NodeJS.Signals | null = null;
 
   const handler = (signal: NodeJS.Signals) => {

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
+  adoptCommittedResult,
   type Clock,
   claimRun,
   type ExperimentResult,
@@ -12,14 +13,15 @@ import {
   interruptibleSleep,
   isComplete,
   isoUtc,
+  isStateConflictError,
   type LaunchMode,
   markFailed,
+  messageOf,
   notRunEntries,
   type PlannedRun,
   type ProgressListener,
   RESULT_FILE_NAME,
   type RunStep,
-  StateConflictError,
   type StateStore,
   type StudyPlan,
   type StudyRunEntry,
@@ -176,6 +178,7 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
           force: options.force ?? false,
           forceSince: startedUtc,
           reuseByHash: plan.kind === 'experiment',
+          resultPath: resolve(studyDir, run.resultDirName, RESULT_FILE_NAME),
         },
         clock,
       );
@@ -183,6 +186,10 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
       if (claim.kind === 'busy') {
         Object.assign(entry, { status: 'busy', error: claim.reason, attempt: claim.state?.attempt ?? null });
         step(run, 'busy', claim.reason);
+      } else if (claim.kind === 'adopted') {
+        results.push(claim.result);
+        Object.assign(entry, { status: 'reused', attempt: claim.state.attempt, resultPath: claim.path });
+        step(run, 'reused', claim.path);
       } else if (claim.kind === 'reused') {
         Object.assign(entry, { status: 'reused', attempt: claim.state.attempt });
         step(run, 'reused');
@@ -213,7 +220,7 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
     } catch (error) {
       // A controller restart or failover is not the jobs' end: keep asking for a while.
       if (++queryFailures >= MAX_QUERY_FAILURES) throw error;
-      warnings.push(`squeue failed (${(error as Error).message}); retrying.`);
+      warnings.push(`squeue failed (${messageOf(error)}); retrying.`);
       await interruptibleSleep(pollMs, signal);
       interrupted = signal?.aborted ?? false;
       continue;
@@ -338,7 +345,7 @@ async function submit(
       ...command,
     ]);
   } catch (error) {
-    refused = (error as Error).message;
+    refused = messageOf(error);
   }
   if (refused !== null) for (const c of claimed) jobs.push({ ...c, jobId: null, error: refused });
   else if (ctx.shape.array) {
@@ -352,7 +359,7 @@ async function submit(
       ]);
       for (const [i, c] of claimed.entries()) jobs.push({ ...c, jobId: `${base}_${i}`, error: null });
     } catch (error) {
-      for (const c of claimed) jobs.push({ ...c, jobId: null, error: (error as Error).message });
+      for (const c of claimed) jobs.push({ ...c, jobId: null, error: messageOf(error) });
     }
   } else {
     for (const [i, c] of claimed.entries()) {
@@ -367,7 +374,7 @@ async function submit(
         ]);
         jobs.push({ ...c, jobId, error: null });
       } catch (error) {
-        jobs.push({ ...c, jobId: null, error: (error as Error).message });
+        jobs.push({ ...c, jobId: null, error: messageOf(error) });
       }
     }
   }
@@ -406,6 +413,15 @@ async function settle(
       result,
     };
   }
+  if (state && !isComplete(state)) {
+    // The job committed its result but died before saving done: adopt it, never redo it.
+    const adoption = await adoptCommittedResult(ctx.store, state, ctx.clock).catch(() => null);
+    if (adoption?.kind === 'adopted')
+      return {
+        fields: { status: 'done', attempt: adoption.state.attempt, resultPath: adoption.path, error: null },
+        result: adoption.result,
+      };
+  }
   if (state?.failed) {
     // llem on the node only saw a SIGTERM: Slurm knows why (scancel, time limit, preemption).
     if (state.failureKind === 'interrupted' && job && job.state !== 'COMPLETED') {
@@ -422,7 +438,8 @@ async function settle(
   const output = await tailOf(join(ctx.studyDir, SLURM_DIR_NAME, `${t.jobId}.out`), 3);
   const reason = slurmReason(t.jobId, job) + (output ? ` Job output ends: ${output}` : '');
   const saved = await recordFailure(ctx.store, t.run.experimentId, reason, 'error', ctx.clock);
-  if (saved && isComplete(saved)) return settle(t, job, ctx);
+  // Done meanwhile, or failed now: settling again adopts a result the job committed before it died.
+  if (saved && (isComplete(saved) || saved.failed)) return settle(t, job, ctx);
   return {
     fields: { status: 'failed', attempt: saved?.attempt ?? null, error: saved?.errorMessage ?? reason },
     result: null,
@@ -465,7 +482,7 @@ async function recordFailure(
     try {
       return await store.save(markFailed(state, message, kind, clock));
     } catch (error) {
-      if (!(error instanceof StateConflictError)) throw error;
+      if (!isStateConflictError(error)) throw error;
     }
   }
   return store.load(experimentId);

@@ -7,6 +7,7 @@ import {
   filesUnder,
   finished,
   llem,
+  MeasuredOnce,
   sandbox,
   sleep,
   startLlem,
@@ -29,6 +30,7 @@ describe.each(['fs', 'sqlite'] as const)('crash recovery (%s store)', (store) =>
   const box = sandbox(store);
   afterAll(() => box.remove());
   const study = box.write('study.yaml', echoStudy('crash', EXPERIMENTS, 0.03));
+  const once = new MeasuredOnce(box);
 
   it(`survives ${KILLS} SIGKILLs at random moments and finishes every experiment once`, async () => {
     const random = new SeededRandom(SEED + (store === 'fs' ? 0 : 1));
@@ -41,6 +43,7 @@ describe.each(['fs', 'sqlite'] as const)('crash recovery (%s store)', (store) =>
       await sleep(delay);
       child.kill('SIGKILL');
       const result = await done;
+      once.snapshot();
       if (result.signal === 'SIGKILL') kills.push(delay);
       else {
         // It finished before the kill. Exit 1 only for `busy`: the workload of the llem killed just
@@ -99,6 +102,8 @@ describe.each(['fs', 'sqlite'] as const)('crash recovery (%s store)', (store) =>
       for (const record of records)
         ExperimentStateSchema.parse(JSON.parse(readFileSync(join(box.stateDir, record), 'utf8')));
     }
+    // No experiment-cycle was measured again, nor its result replaced, once its result existed.
+    expect(once.violations()).toEqual([]);
     expect(await survivors(box.dir)).toEqual([]);
   });
 });

@@ -1,7 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   createSandbox,
+  filesUnder,
   jsonLines,
   type LlemResult,
   llem as llemIn,
@@ -135,3 +138,104 @@ export function waitForLine(
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * "Measured once" bookkeeping for crash tests. The echo workload journals every window edge
+ * (LLEM_ECHO_JOURNAL); after every kill the test snapshots the result files it can see. At the end
+ * every experiment-cycle's result must be the first one ever seen for it (same attempt, same
+ * bytes), and no window of that experiment-cycle may have started in a later attempt.
+ */
+export class MeasuredOnce {
+  readonly journal: string;
+  /** result dir (relative) -> first seen { attempt, text } */
+  private readonly firstSeen = new Map<string, { attempt: number; text: string; experimentId: string }>();
+
+  constructor(private readonly box: Sandbox) {
+    this.journal = join(box.dir, 'windows.log');
+    box.env.LLEM_ECHO_JOURNAL = this.journal;
+  }
+
+  /** Records every committed result.json now on disk (call after each kill). */
+  snapshot(): void {
+    for (const file of filesUnder(this.box.resultsDir)) {
+      if (!/(^|\/)result\.json$/.test(file) || file.split('/').some((part) => part.startsWith('.'))) continue;
+      if (this.firstSeen.has(file)) continue;
+      let text: string;
+      try {
+        text = readFileSync(join(this.box.resultsDir, file), 'utf8');
+      } catch {
+        continue;
+      }
+      const result = JSON.parse(text) as { attempt: number; experiment_id: string };
+      this.firstSeen.set(file, { attempt: result.attempt, text, experimentId: result.experiment_id });
+    }
+  }
+
+  /** Window starts per experiment id and attempt, from the journal. */
+  windows(): Map<string, number[]> {
+    const starts = new Map<string, number[]>();
+    let text = '';
+    try {
+      text = readFileSync(this.journal, 'utf8');
+    } catch {
+      return starts;
+    }
+    for (const line of text.split('\n')) {
+      const [edge, id, attempt] = line.split(' ');
+      if (edge !== 'window-start' || !id) continue;
+      starts.set(id, [...(starts.get(id) ?? []), Number(attempt)]);
+    }
+    return starts;
+  }
+
+  /** Problems found (empty when every experiment-cycle was measured once and never replaced). */
+  violations(): string[] {
+    this.snapshot();
+    const problems: string[] = [];
+    const windows = this.windows();
+    for (const [file, first] of this.firstSeen) {
+      let now = '';
+      try {
+        now = readFileSync(join(this.box.resultsDir, file), 'utf8');
+      } catch {
+        problems.push(`${file}: result seen with attempt ${first.attempt} is gone`);
+        continue;
+      }
+      if (now !== first.text) problems.push(`${file}: result of attempt ${first.attempt} was replaced`);
+      const later = (windows.get(first.experimentId) ?? []).filter((attempt) => attempt > first.attempt);
+      if (later.length > 0)
+        problems.push(
+          `${first.experimentId}: window(s) of attempt(s) ${later.join(', ')} ran after attempt ${first.attempt} committed its result`,
+        );
+      const own = (windows.get(first.experimentId) ?? []).filter((attempt) => attempt === first.attempt);
+      if (own.length !== 1)
+        problems.push(`${first.experimentId}: attempt ${first.attempt} ran ${own.length} windows`);
+    }
+    const aside = filesUnder(this.box.resultsDir).filter((f) => f.split('/').includes('.llem-aside'));
+    if (aside.length > 0) problems.push(`results set aside: ${aside.join(', ')}`);
+    return problems;
+  }
+
+  /** How many result files have been seen so far. */
+  get seen(): number {
+    return this.firstSeen.size;
+  }
+}
+
+/**
+ * Runs the study until nothing is busy (the last killed llem's workload may still be ending:
+ * its watchdog stops it within moments), at most `ms`. Returns the last result.
+ */
+export async function runToCompletion(
+  study: string,
+  env: NodeJS.ProcessEnv,
+  ms = 10_000,
+): Promise<LlemResult> {
+  let final = await llem(['run', study, '--json'], env);
+  const deadline = Date.now() + ms;
+  while (final.code === 1 && summaryOf(final.stdout).counts.busy! > 0 && Date.now() < deadline) {
+    await sleep(500);
+    final = await llem(['run', study, '--json'], env);
+  }
+  return final;
+}

@@ -1,6 +1,7 @@
-import { InterruptedError } from '@llem/core';
+import { isInterruptedError } from '@llem/core';
 import type { Command } from 'commander';
 import { compose, createRegistry, loadBackendCatalog } from '../compose.js';
+import { releaseEarlySignalHandlers } from '../early-signals.js';
 import type { Output } from '../output.js';
 import { resolveSettings } from '../settings.js';
 
@@ -12,6 +13,7 @@ import { resolveSettings } from '../settings.js';
 export async function execCommand(command: Command, out: Output): Promise<number> {
   const { execExitCode, executeFromFile, execIndex, jobContextLine, readExecFile, slurmGpuIndices } =
     await import('@llem/runner-slurm');
+  const { installInterruptHandler } = await import('@llem/runner-node');
   const flags = command.opts<{ index?: number }>();
   const file = await readExecFile(command.args[0]!);
   const run = file.runs[execIndex(file, flags.index)]!;
@@ -28,9 +30,9 @@ export async function execCommand(command: Command, out: Output): Promise<number
     energyConfig: energy?.enabled ? (run.config.energy as never) : undefined,
     gpuIndices: gpus ?? undefined,
   });
-  const { installInterruptHandler } = await import('@llem/runner-node');
   // scancel sends SIGTERM: the workload is stopped and the state marked interrupted.
   const interrupt = installInterruptHandler({ onFirst: (m) => out.info(m), onSecond: (m) => out.info(m) });
+  releaseEarlySignalHandlers();
   try {
     const report = await executeFromFile(
       file,
@@ -48,7 +50,7 @@ export async function execCommand(command: Command, out: Output): Promise<number
     out.line(`llem exec: ${report.experimentId} ${report.status}${report.error ? `: ${report.error}` : ''}`);
     return execExitCode(report);
   } catch (error) {
-    if (error instanceof InterruptedError) {
+    if (isInterruptedError(error)) {
       out.line('llem exec: interrupted');
       return 130;
     }

@@ -8,8 +8,10 @@ import {
   type ConfigOverride,
   type ExperimentResult,
   ExperimentResultSchema,
+  InterruptedError,
   isSafePath,
   type LaunchMode,
+  messageOf,
   type ProgressEvent,
   parseSetOverride,
   type RawConfig,
@@ -18,8 +20,10 @@ import {
   type StudySummary,
   studyDirFor,
 } from '@llem/core';
+import type { InterruptHandler } from '@llem/runner-node';
 import type { Command } from 'commander';
 import { compose, createRegistry } from '../compose.js';
+import { releaseEarlySignalHandlers } from '../early-signals.js';
 import { resolveLaunch } from '../launch.js';
 import type { Output } from '../output.js';
 import { loadPlan, type OverrideFlags, overridesFromFlags } from '../plan.js';
@@ -38,16 +42,50 @@ export interface RunFlags extends OverrideFlags, SlurmFlags {
   resultsDir?: string;
   dryRun?: boolean;
   force?: boolean;
+  /** `--max-runs`: most experiment-cycles the study may expand to. */
+  maxRuns?: number;
 }
 
 /** `llem run <file>`: validates, plans, then runs every experiment-cycle (or prints the plan). */
 export async function runCommand(command: Command, out: Output): Promise<number> {
+  // Interrupts are this command's from its first line: a signal while loading stops before anything runs.
+  const { installInterruptHandler } = await import('@llem/runner-node');
+  let view: ProgressView | undefined;
+  const interrupt = installInterruptHandler({
+    onFirst: (message) => (view ? view.message(message) : out.info(message)),
+    onSecond: (message) => {
+      view?.stop();
+      out.info(message);
+    },
+  });
+  releaseEarlySignalHandlers();
+  try {
+    return await runWithInterrupt(command, out, interrupt, (created) => {
+      view = created;
+    });
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+/** Stops start-up when a signal came: nothing has been claimed yet, so there is nothing to record. */
+function checkInterrupted(signal: AbortSignal): void {
+  if (signal.aborted) throw new InterruptedError('interrupted while starting: nothing was run');
+}
+
+async function runWithInterrupt(
+  command: Command,
+  out: Output,
+  interrupt: InterruptHandler,
+  setView: (view: ProgressView) => void,
+): Promise<number> {
   const flags = command.opts<RunFlags>();
   const file = command.args[0]!;
   const settings = resolveSettings({
     store: flags.store,
     stateDir: flags.stateDir,
     resultsDir: flags.resultsDir,
+    maxRuns: flags.maxRuns,
     // slurm is not a launch mode: jobs launch as `auto` (or the experiment's runner:) on the node.
     runner: flags.runner === 'slurm' ? undefined : flags.runner,
   });
@@ -65,8 +103,11 @@ export async function runCommand(command: Command, out: Output): Promise<number>
     experimentDefaults: settings.experimentDefaults,
     overridesFor: (raw): ConfigOverride[] => overridesFromFlags(flags, (text) => parseSetOverride(text), raw),
     studyOverrides,
+    maxRuns: settings.maxRuns.value,
   });
+  checkInterrupted(interrupt.signal);
   const { launch, reason } = await resolveLaunch(settings, plan, backends);
+  checkInterrupted(interrupt.signal);
   out.debug(`launch: ${reason}`);
   if (flags.dryRun) return printDryRun(plan, backends, settings, launch, out);
   assertNoEscapingLinks(settings.resultsDir.value, plan.studyId);
@@ -82,6 +123,7 @@ export async function runCommand(command: Command, out: Output): Promise<number>
     );
   }
   const view = createView(out);
+  setView(view);
   // Orchestrator messages (a stale run retried, a cooldown that timed out) go through the view.
   const logger = {
     info: (message: string) => (out.verbose ? view.message(message) : undefined),
@@ -96,14 +138,6 @@ export async function runCommand(command: Command, out: Output): Promise<number>
     // On Slurm the meter runs in each job, on its node.
     energyConfig: onSlurm ? undefined : first?.energy,
     gpuIndices: first?.gpus ?? undefined,
-  });
-  const { installInterruptHandler } = await import('@llem/runner-node');
-  const interrupt = installInterruptHandler({
-    onFirst: (message) => view.message(message),
-    onSecond: (message) => {
-      view.stop();
-      out.info(message);
-    },
   });
   const title = plan.kind === 'study' ? `study ${plan.studyId}` : `experiment ${plan.runs[0]!.experimentId}`;
   let summary: StudySummary;
@@ -131,7 +165,6 @@ export async function runCommand(command: Command, out: Output): Promise<number>
         });
   } finally {
     view.stop();
-    interrupt.dispose();
     await composition.close();
   }
   return report(summary, plan, settings, out);
@@ -278,7 +311,7 @@ async function printDryRun(
         );
         for (const path of launchPlan.cleanupPaths ?? []) await rm(path, { force: true });
       } catch (error) {
-        command = `(cannot prepare: ${(error as Error).message.split('\n')[0]})`;
+        command = `(cannot prepare: ${messageOf(error).split('\n')[0]})`;
       }
       const workload = plugin.estimateSeconds?.(experiment.config) ?? null;
       const baseline =

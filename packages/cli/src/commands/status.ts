@@ -1,9 +1,11 @@
 import {
-  CorruptRecordError,
+  adoptCommittedResults,
   type ExperimentPhase,
   type ExperimentState,
+  isCorruptRecordError,
   type StateFilter,
   StateStoreError,
+  systemClock,
 } from '@llem/core';
 import Table from 'cli-table3';
 import { openStore } from '../compose.js';
@@ -143,18 +145,32 @@ export async function cleanupCommand(flags: CleanupFlags, out: Output): Promise<
     if (flags.quarantine) {
       if (!store.quarantine) throw new StateStoreError(`The ${store.name} store cannot quarantine records.`);
       for (const error of corrupt) {
-        if (error instanceof CorruptRecordError && error.recordId) {
+        if (isCorruptRecordError(error) && error.recordId) {
           quarantined.push({ id: error.recordId, to: await store.quarantine(error.recordId) });
         }
       }
     }
+    // A stale attempt that committed its result is done, not failed: adopt those first.
+    const adopted = await adoptCommittedResults(store, systemClock);
     const ids = await store.cleanupStale();
     const unreadable = corrupt.filter(
-      (e) => !quarantined.some((q) => e instanceof CorruptRecordError && q.id === e.recordId),
+      (e) => !quarantined.some((q) => isCorruptRecordError(e) && q.id === e.recordId),
     );
     if (out.json) {
-      out.record({ type: 'cleanup', stale: ids, quarantined, unreadable: unreadable.map((e) => e.message) });
+      out.record({
+        type: 'cleanup',
+        adopted,
+        stale: ids,
+        quarantined,
+        unreadable: unreadable.map((e) => e.message),
+      });
       return 0;
+    }
+    if (adopted.length > 0) {
+      out.line(
+        `Adopted ${adopted.length} result(s) committed before llem stopped (now done, not measured again):`,
+      );
+      for (const id of adopted) out.line(`  ${id}`);
     }
     if (ids.length === 0) out.line('No stale experiments.');
     else {

@@ -9,7 +9,8 @@ import type { StateStore } from '../state/store.js';
 import { ExperimentOrchestrator, type RunReport } from './experiment-orchestrator.js';
 import type { ProgressListener } from './progress.js';
 import { expandStudy, planExperiment, type StudyPlan } from './study-plan.js';
-import { StudyRunner, type StudySummary } from './study-runner.js';
+import { StudyRunner } from './study-runner.js';
+import type { StudySummary } from './study-summary.js';
 
 /** The parts a run is made of; the CLI (the composition root) picks them. */
 export interface OrchestrationParts {
@@ -35,6 +36,8 @@ export interface RunCommonOptions extends OrchestrationParts {
 export interface RunStudyOptions extends RunCommonOptions {
   readBaseFile?: (path: string) => RawConfig;
   writeTable?: boolean;
+  /** Most experiment-cycles a raw study may expand to (expandStudy's maxRuns). */
+  maxRuns?: number;
 }
 
 /** Both orchestration services wired from the given parts (a tsyringe child container). */
@@ -94,6 +97,7 @@ export async function runStudy(study: StudyPlan | unknown, options: RunStudyOpti
         source: options.source,
         backends: options.backends,
         readBaseFile: options.readBaseFile,
+        maxRuns: options.maxRuns,
       });
   const { studyRunner } = createOrchestration(options);
   return studyRunner.run(plan, {

@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
-import { StateConflictError, StateStoreError } from '../errors.js';
+import { isStateConflictError, isStateStoreError } from '../errors.js';
+import type { ExperimentResult } from '../results/experiment-result.js';
 import {
+  adoptAsDone,
   createState,
   type ExperimentState,
   isComplete,
@@ -9,8 +11,9 @@ import {
   type SchedulerJob,
   withOwner,
 } from '../state/experiment-state.js';
-import { isProcessAlive, type StaleVerdict, staleVerdict } from '../state/liveness.js';
+import { ownerVerdict } from '../state/liveness.js';
 import type { StateStore } from '../state/store.js';
+import { adoptCommittedResult, inspectResultFor } from './adopt.js';
 
 /**
  * Claiming one experiment-cycle through the store, so two llem processes (or two runners in one
@@ -28,9 +31,6 @@ import type { StateStore } from '../state/store.js';
  * one is never stolen); while measuring, the workload pid or the owner being alive keeps it.
  */
 
-/** An initialising record without an owner pid older than this is abandoned (crash between create and save). */
-export const UNOWNED_INITIALISING_GRACE_MS = 60_000;
-
 export interface ClaimRequest {
   experimentId: string;
   configHash: string;
@@ -42,6 +42,11 @@ export interface ClaimRequest {
    * a concurrent `--force` invocation already remeasured is reused, not measured a third time.
    */
   forceSince?: string;
+  /**
+   * Absolute path of the result.json this attempt will commit (recorded on the state, so a crash
+   * after the result is written and before `done` is saved is adopted, not measured again).
+   */
+  resultPath?: string | null;
   /** Lone experiments: a completed state with the same hash under another id counts as done. */
   reuseByHash: boolean;
   /**
@@ -54,6 +59,17 @@ export interface ClaimRequest {
 export type Claim =
   | { kind: 'claimed'; state: ExperimentState; previous: ExperimentState | null; staleReason: string | null }
   | { kind: 'reused'; state: ExperimentState }
+  /**
+   * An earlier attempt committed its result but its llem died before saving `done`: the state is
+   * now done from that result (see adopt.ts), and nothing is measured.
+   */
+  | {
+      kind: 'adopted';
+      state: ExperimentState;
+      result: ExperimentResult;
+      path: string;
+      previous: ExperimentState;
+    }
   | { kind: 'busy'; state: ExperimentState | null; reason: string };
 
 export async function claimRun(store: StateStore, request: ClaimRequest, clock: Clock): Promise<Claim> {
@@ -63,6 +79,14 @@ export async function claimRun(store: StateStore, request: ClaimRequest, clock: 
     if (found && isComplete(found)) return { kind: 'reused', state: found };
   }
   if (!existing) {
+    // No record, but maybe a result: the store was lost or replaced after the run committed it.
+    // The result is the commit record, so the run is done; its state is rebuilt from it.
+    const committed = await inspectResultFor(request.force ? null : (request.resultPath ?? null), {
+      experimentId: request.experimentId,
+      configHash: request.configHash,
+      cycle: request.cycle,
+      attempt: null,
+    });
     let created: ExperimentState;
     try {
       // Owner and attempt go in the creating write: a kill right after it leaves a record whose
@@ -72,13 +96,18 @@ export async function claimRun(store: StateStore, request: ClaimRequest, clock: 
         cycle: request.cycle,
         ownerPid: process.pid,
         hostName: hostname(),
-        attempt: 1,
+        attempt: committed.kind === 'own' ? committed.result.attempt : 1,
+        resultPath: request.resultPath ?? null,
       });
     } catch (error) {
-      if (!(error instanceof StateStoreError)) throw error;
+      if (!isStateStoreError(error)) throw error;
       const winner = await store.load(request.experimentId);
       if (!winner) throw error;
       return { kind: 'busy', state: winner, reason: `claimed by another llem process${ownerText(winner)}` };
+    }
+    if (committed.kind === 'own') {
+      const state = await store.save(adoptAsDone(created, clock));
+      return { kind: 'adopted', state, result: committed.result, path: committed.path, previous: created };
     }
     return { kind: 'claimed', state: created, previous: null, staleReason: null };
   }
@@ -93,15 +122,37 @@ export async function claimRun(store: StateStore, request: ClaimRequest, clock: 
     return own(store, existing, null, null, clock);
 
   let staleReason: string | null = null;
-  if (!existing.failed && existing.phase !== 'done') {
+  const running = !existing.failed && existing.phase !== 'done';
+  if (running) {
     const verdict = ownerVerdict(existing, clock);
     if (!verdict.stale)
       return { kind: 'busy', state: existing, reason: `already running${ownerText(existing)}` };
     staleReason = verdict.reason;
+  }
+  if (!isComplete(existing)) {
+    // Before anything is measured again: did the last attempt commit its result?
+    const previous = existing;
     try {
-      existing = await store.save(markFailed(existing, verdict.reason, 'stale', clock));
+      const adoption = await adoptCommittedResult(store, existing, clock);
+      if (adoption.kind === 'adopted')
+        return {
+          kind: 'adopted',
+          state: adoption.state,
+          result: adoption.result,
+          path: adoption.path,
+          previous,
+        };
     } catch (error) {
-      if (error instanceof StateConflictError)
+      if (isStateConflictError(error))
+        return { kind: 'busy', state: existing, reason: 'claimed by another llem process' };
+      throw error;
+    }
+  }
+  if (running && staleReason !== null) {
+    try {
+      existing = await store.save(markFailed(existing, staleReason, 'stale', clock));
+    } catch (error) {
+      if (isStateConflictError(error))
         return { kind: 'busy', state: existing, reason: 'claimed by another llem process' };
       throw error;
     }
@@ -110,6 +161,7 @@ export async function claimRun(store: StateStore, request: ClaimRequest, clock: 
     ...createState(request.experimentId, request.configHash, {
       studyId: request.studyId,
       cycle: request.cycle,
+      resultPath: request.resultPath ?? null,
       clock,
     }),
     attempt: existing.attempt + 1,
@@ -129,7 +181,7 @@ async function own(
     const saved = await store.save(withOwner(state, process.pid, clock));
     return { kind: 'claimed', state: saved, previous, staleReason };
   } catch (error) {
-    if (error instanceof StateConflictError)
+    if (isStateConflictError(error))
       return { kind: 'busy', state: null, reason: 'claimed by another llem process' };
     throw error;
   }
@@ -138,32 +190,6 @@ async function own(
 /** Does `force` apply to this completed state (created before the forcing invocation began)? */
 export function forces(request: Pick<ClaimRequest, 'force' | 'forceSince'>, state: ExperimentState): boolean {
   return request.force && (request.forceSince === undefined || state.createdAt < request.forceSince);
-}
-
-/** Is the process that owns a running (not failed, not done) state gone? */
-export function ownerVerdict(
-  state: ExperimentState,
-  clock: Clock,
-  alive: (pid: number) => boolean = isProcessAlive,
-  localHost: string = hostname(),
-): StaleVerdict {
-  if (state.phase === 'measuring') return staleVerdict(state, alive, localHost);
-  if (state.phase !== 'initialising' || state.failed) return { stale: false };
-  if (state.ownerPid === null) {
-    const age = clock.now().getTime() - Date.parse(state.lastUpdated);
-    return age > UNOWNED_INITIALISING_GRACE_MS
-      ? {
-          stale: true,
-          reason: `Stale: initialising since ${state.lastUpdated} with no owning process (llem stopped while claiming).`,
-        }
-      : { stale: false };
-  }
-  if (state.hostName !== null && state.hostName !== localHost) return { stale: false };
-  if (alive(state.ownerPid)) return { stale: false };
-  return {
-    stale: true,
-    reason: `Stale: llem process ${state.ownerPid} stopped while preparing this run.`,
-  };
 }
 
 function ownerText(state: ExperimentState): string {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { inject, injectable } from 'tsyringe';
 import { type Clock, isoUtc } from '../clock.js';
@@ -7,7 +7,15 @@ import type { ExperimentConfig } from '../config/experiment.js';
 import type { Logger } from '../di/container.js';
 import { TOKENS } from '../di/tokens.js';
 import type { BaselineInfo, EnergyMeasurement } from '../energy/measurement.js';
-import { BackendError, EnergyError, InterruptedError, LlemError } from '../errors.js';
+import {
+  BackendError,
+  EnergyError,
+  InterruptedError,
+  isInterruptedError,
+  isLlemError,
+  LlemError,
+} from '../errors.js';
+import { failpoint } from '../fault/failpoint.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { pathExists } from '../fs/path-exists.js';
 import type {
@@ -20,8 +28,8 @@ import type {
 import type { EnergyMeter, MeasurementWindowNs, SamplerTrace } from '../plugins/energy.js';
 import type { Runner, RunOutcome, RunSpec } from '../plugins/runner.js';
 import type { ProtocolEvent } from '../protocol/events.js';
-import { type ExperimentResult, ExperimentResultSchema } from '../results/experiment-result.js';
-import { RESULT_FILE_NAME } from '../results/read-results.js';
+import type { ExperimentResult } from '../results/experiment-result.js';
+import { RESULT_FILE_NAME, readResultFile } from '../results/read-results.js';
 import { writeTimeseries } from '../results/timeseries.js';
 import { type WorkloadResult, WorkloadResultSchema } from '../results/workload-result.js';
 import { resolveInside } from '../security/ids.js';
@@ -34,6 +42,7 @@ import {
   withProcess,
 } from '../state/experiment-state.js';
 import type { StateStore } from '../state/store.js';
+import { setResultDirAside } from './adopt.js';
 import { claimRun } from './claim.js';
 import { WORK_DIR_NAME } from './naming.js';
 import { emitProgress, type ProgressListener, type RunStep } from './progress.js';
@@ -85,6 +94,8 @@ export interface RunReport {
   logPath: string | null;
   /** Previous state this attempt replaced (a retry), or that was reused. */
   previous: ExperimentState | null;
+  /** Reused because an earlier attempt had committed its result before its llem died. */
+  adopted: boolean;
   durationS: number;
 }
 
@@ -133,6 +144,7 @@ export class ExperimentOrchestrator {
       failureKind: null,
       logPath: null,
       previous: null,
+      adopted: false,
       durationS: elapsedS(),
       ...fields,
     });
@@ -150,6 +162,7 @@ export class ExperimentOrchestrator {
         forceSince: request.forceSince ?? isoUtc(this.clock.now()),
         reuseByHash: request.reuseByHash ?? false,
         schedulerJob: request.schedulerJob ?? null,
+        resultPath: resolve(request.outputDir, request.resultDirName, RESULT_FILE_NAME),
       },
       this.clock,
     );
@@ -158,9 +171,29 @@ export class ExperimentOrchestrator {
       return report({ status: 'busy', error: claim.reason, attempt: claim.state?.attempt ?? null });
     }
     if (claim.kind === 'reused') {
+      // A scratch folder can outlive a kill right after `done` was saved; the result does not need it.
+      if (claim.state.experimentId === experimentId)
+        await rm(join(request.outputDir, WORK_DIR_NAME, experimentId), { recursive: true, force: true });
       const found = await this.findResult(request, claim.state);
       step('reused', found.resultPath ?? undefined);
       return report({ status: 'reused', attempt: claim.state.attempt, previous: claim.state, ...found });
+    }
+    if (claim.kind === 'adopted') {
+      this.logger.warn(
+        `${experimentId}: attempt ${claim.state.attempt} committed its result before llem stopped; adopted it (not measured again).`,
+      );
+      // Its scratch folder outlived the crash; the result is complete without it.
+      await rm(join(request.outputDir, WORK_DIR_NAME, experimentId), { recursive: true, force: true });
+      step('reused', claim.path);
+      return report({
+        status: 'reused',
+        adopted: true,
+        attempt: claim.state.attempt,
+        previous: claim.previous,
+        resultDir: dirname(claim.path),
+        resultPath: claim.path,
+        result: claim.result,
+      });
     }
     if (claim.staleReason) this.logger.warn(`${experimentId}: ${claim.staleReason} Retrying.`);
     return this.measure(request, claim.state, claim.previous, report, step);
@@ -267,6 +300,7 @@ export class ExperimentOrchestrator {
         },
         onEvent: (event) => {
           events.push(event);
+          if (event.event === 'window-end') failpoint('window-ended');
           emitProgress(request.onProgress, { type: 'workload', experimentId, event });
           if (event.event === 'progress') emitLiveEnergy();
         },
@@ -319,51 +353,68 @@ export class ExperimentOrchestrator {
         }
       }
 
+      failpoint('result-writing');
       step('writing');
-      await mkdir(resultDir, { recursive: true });
+      // The result directory is built in the attempt's scratch folder and moved into place by one
+      // rename: a result directory is complete or absent, never half-written.
+      const staging = join(workDir, 'result');
       const files: Record<string, string> = {};
-      if (spec.logFile === logFile && (await pathExists(logFile))) {
-        await copyFile(logFile, join(resultDir, 'workload.log'));
-        files.log = 'workload.log';
-      }
-      if (traces.some((trace) => trace.devices.some((device) => device.readings.length > 0))) {
-        try {
-          // Readings around the window (baseline, model load) are trimmed to a few seconds either side.
-          Object.assign(
-            files,
-            await writeTimeseries(resultDir, traces, window, { marginS: TIMESERIES_MARGIN_S }),
-          );
-        } catch (error) {
-          warnings.push(`timeseries sidecar not written: ${messageOf(error)}`);
+      const result = await writingResult(resultDir, async () => {
+        await rm(staging, { recursive: true, force: true });
+        // Not recursive: the scratch folder exists, and Node's recursive mkdir says ENOENT for EROFS.
+        await mkdir(staging);
+        if (spec.logFile === logFile && (await pathExists(logFile))) {
+          await copyFile(logFile, join(staging, 'workload.log'));
+          files.log = 'workload.log';
         }
-      }
-      const result = assembleResult({
-        experimentId,
-        configHash,
-        studyId: request.studyId ?? null,
-        cycle,
-        attempt: state.attempt,
-        config,
-        backendName: plugin.name,
-        backendVersion: plugin.version ?? null,
-        launch,
-        workload,
-        energy,
-        timings: {
-          started_utc: startedUtc,
-          finished_utc: isoUtc(this.clock.now()),
-          wall_s: Number(this.clock.monotonicNs() - t0) / 1e9,
-          baseline_s: baselineS,
-          process_s: outcome.durationMs / 1000,
-          gap_before_s: request.gapBeforeS ?? null,
-        },
-        warnings,
-        files,
+        if (traces.some((trace) => trace.devices.some((device) => device.readings.length > 0))) {
+          try {
+            // Readings around the window (baseline, model load) are trimmed to a few seconds either side.
+            Object.assign(
+              files,
+              await writeTimeseries(staging, traces, window, { marginS: TIMESERIES_MARGIN_S }),
+            );
+          } catch (error) {
+            if (isOutOfSpace(error)) throw error;
+            warnings.push(`timeseries sidecar not written: ${messageOf(error)}`);
+          }
+        }
+        const assembled = assembleResult({
+          experimentId,
+          configHash,
+          studyId: request.studyId ?? null,
+          cycle,
+          attempt: state.attempt,
+          config,
+          backendName: plugin.name,
+          backendVersion: plugin.version ?? null,
+          launch,
+          workload,
+          energy,
+          timings: {
+            started_utc: startedUtc,
+            finished_utc: isoUtc(this.clock.now()),
+            wall_s: Number(this.clock.monotonicNs() - t0) / 1e9,
+            baseline_s: baselineS,
+            process_s: outcome.durationMs / 1000,
+            gap_before_s: request.gapBeforeS ?? null,
+          },
+          warnings,
+          files,
+        });
+        await writeFileAtomic(join(staging, RESULT_FILE_NAME), `${JSON.stringify(assembled, null, 2)}\n`);
+        failpoint('result-staged');
+        // Whatever sits where this result goes is not this attempt's: kept aside, never overwritten.
+        const aside = await setResultDirAside(resultDir, `replaced-by-attempt-${state.attempt}`);
+        if (aside) this.logger.warn(`${experimentId}: an earlier result directory was moved to ${aside}.`);
+        await rename(staging, resultDir);
+        await fsyncDir(dirname(resultDir));
+        return assembled;
       });
       const resultPath = join(resultDir, RESULT_FILE_NAME);
-      // result.json last, atomically: its presence means the directory is complete.
-      await writeFileAtomic(resultPath, `${JSON.stringify(result, null, 2)}\n`);
+      failpoint('result-committed');
       await save(transition(state, 'done', this.clock));
+      failpoint('state-done');
       await rm(join(request.outputDir, WORK_DIR_NAME, experimentId), { recursive: true, force: true });
       step('done', resultPath);
       return report({ status: 'done', attempt: state.attempt, resultDir, resultPath, result, previous });
@@ -371,7 +422,7 @@ export class ExperimentOrchestrator {
       clearInterval(liveTimer);
       if (meterRunning) await this.meter?.stop().catch(() => undefined);
       await measuringSaved.catch(() => undefined);
-      const interrupted = error instanceof InterruptedError || signal?.aborted === true;
+      const interrupted = isInterruptedError(error) || signal?.aborted === true;
       const kind: FailureKind = interrupted
         ? 'interrupted'
         : error instanceof TimeoutFailure
@@ -384,7 +435,7 @@ export class ExperimentOrchestrator {
         this.logger.warn(`${experimentId}: could not record the failure (${messageOf(saveError)})`);
       }
       step(interrupted ? 'interrupted' : 'failed', message);
-      if (interrupted) throw error instanceof InterruptedError ? error : new InterruptedError('interrupted');
+      if (interrupted) throw isInterruptedError(error) ? error : new InterruptedError('interrupted');
       const logPath = (await pathExists(logFile)) ? logFile : null;
       return report({
         status: 'failed',
@@ -438,7 +489,7 @@ export class ExperimentOrchestrator {
       if (succeeded) throw error;
       // The exit comes first; the backend's explanation (e.g. a translated Docker error) follows.
       throw new BackendError(
-        `${exitMessage(outcome, stderrTail)}${error instanceof LlemError ? `; ${error.message}` : ''}`,
+        `${exitMessage(outcome, stderrTail)}${isLlemError(error) ? `; ${error.message}` : ''}`,
       );
     }
     if (!succeeded) throw new BackendError(exitMessage(outcome, stderrTail));
@@ -452,26 +503,29 @@ export class ExperimentOrchestrator {
     return parsed.data;
   }
 
-  /** Where the result of a reused state lives, if it is on disk under this output directory. */
+  /** Where the result of a reused state lives, if it is on disk (where it was committed, or under this output directory). */
   private async findResult(
     request: RunRequest,
     state: ExperimentState,
   ): Promise<Pick<RunReport, 'resultDir' | 'resultPath' | 'result'>> {
-    const candidates =
+    const candidates = [
+      ...(state.resultPath ? [state.resultPath] : []),
       state.experimentId === request.experimentId
-        ? [join(request.outputDir, request.resultDirName)]
+        ? join(request.outputDir, request.resultDirName, RESULT_FILE_NAME)
         : state.studyId !== null
-          ? [join(request.outputDir, state.studyId, `${request.resultDirName}_c${state.cycle}`)]
-          : [join(request.outputDir, request.resultDirName)];
-    for (const dir of candidates) {
-      const path = join(dir, RESULT_FILE_NAME);
-      try {
-        const parsed = ExperimentResultSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
-        if (parsed.success && parsed.data.config_hash === state.configHash)
-          return { resultDir: dir, resultPath: path, result: parsed.data };
-      } catch {
-        // Not there (another results directory): reuse is still right, the state says it is done.
-      }
+          ? join(
+              request.outputDir,
+              state.studyId,
+              `${request.resultDirName}_c${state.cycle}`,
+              RESULT_FILE_NAME,
+            )
+          : join(request.outputDir, request.resultDirName, RESULT_FILE_NAME),
+    ];
+    for (const path of candidates) {
+      const read = await readResultFile(path);
+      if (read && 'result' in read && read.result.config_hash === state.configHash)
+        return { resultDir: dirname(path), resultPath: path, result: read.result };
+      // Not there (another results directory): reuse is still right, the state says it is done.
     }
     return { resultDir: null, resultPath: null, result: null };
   }
@@ -502,4 +556,44 @@ function exitMessage(outcome: RunOutcome, stderrTail: readonly string[]): string
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Disk full or over quota: a result that cannot be written whole is not written at all. */
+function isOutOfSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+const IO_REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exceeded',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ENOENT: 'the directory vanished',
+  EIO: 'an I/O error',
+};
+
+/** Runs the result-writing step; a file-system failure becomes one clear error naming the place. */
+async function writingResult<T>(resultDir: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException | null)?.code;
+    if (!code || !(code in IO_REASONS)) throw error;
+    throw new LlemError(`cannot write the result into ${dirname(resultDir)}: ${IO_REASONS[code]} (${code})`, {
+      fix: 'Free space or fix the results directory (--results-dir), then run again: only what is missing is measured.',
+      cause: error,
+    });
+  }
+}
+
+/** Makes a rename inside `dir` durable. */
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }

@@ -1,3 +1,4 @@
+export * from './adopt.js';
 export * from './api.js';
 export * from './claim.js';
 export * from './experiment-orchestrator.js';
@@ -8,3 +9,4 @@ export * from './result-assembly.js';
 export * from './sleep.js';
 export * from './study-plan.js';
 export * from './study-runner.js';
+export * from './study-summary.js';

@@ -1,24 +1,26 @@
 import 'reflect-metadata';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { inject, injectable } from 'tsyringe';
 import { type Clock, isoUtc } from '../clock.js';
 import type { Logger } from '../di/container.js';
 import { TOKENS } from '../di/tokens.js';
-import { InterruptedError } from '../errors.js';
-import { writeFileAtomic } from '../fs/atomic-write.js';
+import { isInterruptedError } from '../errors.js';
 import type { LaunchMode } from '../plugins/backend.js';
 import type { EnergyMeter } from '../plugins/energy.js';
 import type { ExperimentResult } from '../results/experiment-result.js';
-import { writeStudyTable } from '../results/study-table.js';
+import { RESULT_FILE_NAME } from '../results/read-results.js';
 import { isComplete } from '../state/experiment-state.js';
+import { ownerVerdict } from '../state/liveness.js';
 import type { StateStore } from '../state/store.js';
-import { forces, ownerVerdict } from './claim.js';
-import { ExperimentOrchestrator, type RunReport, type RunStatus } from './experiment-orchestrator.js';
+import { attemptIsOver, inspectCommittedResult, inspectResultFor } from './adopt.js';
+import { forces } from './claim.js';
+import { ExperimentOrchestrator, type RunReport } from './experiment-orchestrator.js';
 import { studyDirFor } from './naming.js';
 import { emitProgress, type ProgressListener } from './progress.js';
 import { interruptibleSleep } from './sleep.js';
-import type { PlannedRun, StudyDuplicate, StudyPlan } from './study-plan.js';
+import type { PlannedRun, StudyPlan } from './study-plan.js';
+import { finishStudy, notRunEntries, type StudySummary } from './study-summary.js';
 
 export interface StudyRunOptions {
   /** Results root: a study writes into `<resultsDir>/<study-id>/`, a lone experiment into resultsDir. */
@@ -31,43 +33,6 @@ export interface StudyRunOptions {
   /** Write study.csv / aggregate.csv (+ parquet) at the end (default: true for studies). */
   writeTable?: boolean;
 }
-
-export type StudyRunStatus = RunStatus | 'interrupted' | 'not-run';
-
-export interface StudyRunEntry {
-  position: number;
-  experimentId: string;
-  configHash: string;
-  cycle: number | null;
-  label: string;
-  status: StudyRunStatus;
-  attempt: number | null;
-  resultPath: string | null;
-  error: string | null;
-  /** Seconds of gap and cooldown actually waited before this run (null: none planned). */
-  gapBeforeS: number | null;
-  durationS: number | null;
-}
-
-export interface StudySummary {
-  kind: StudyPlan['kind'];
-  studyId: string | null;
-  name: string | null;
-  designHash: string | null;
-  studyDir: string;
-  startedUtc: string;
-  finishedUtc: string;
-  /** True when a signal stopped the study: the CLI exits 130. */
-  interrupted: boolean;
-  counts: Record<StudyRunStatus, number> & { total: number };
-  runs: StudyRunEntry[];
-  duplicates: StudyDuplicate[];
-  /** Files written by writeStudyTable, relative to studyDir. */
-  tableFiles: Record<string, string> | null;
-  warnings: string[];
-}
-
-export const STUDY_SUMMARY_FILE = 'study.json';
 
 /**
  * Runs a StudyPlan in order with gaps and cooldowns, resuming by state: completed runs are
@@ -120,7 +85,7 @@ export class StudyRunner {
 
       // A run that will not be measured (done, or held by another process) costs no gap.
       let gapBeforeS: number | null = null;
-      if (await this.willMeasure(run, options.force ?? false, startedUtc)) {
+      if (await this.willMeasure(run, studyDir, options.force ?? false, startedUtc)) {
         const waited = await this.pause(plan, run, previousMeasured, signal, onProgress, () => {
           if (!cooldownUnavailableWarned)
             warnings.push(
@@ -154,7 +119,7 @@ export class StudyRunner {
           launch: options.launch,
         });
       } catch (error) {
-        if (error instanceof InterruptedError) {
+        if (isInterruptedError(error)) {
           const state = await this.store.load(run.experimentId).catch(() => null);
           Object.assign(entry, {
             status: 'interrupted',
@@ -197,12 +162,29 @@ export class StudyRunner {
   }
 
   /** Quick look (no claim): will the orchestrator measure this run, or reuse / skip it? */
-  private async willMeasure(run: PlannedRun, force: boolean, forceSince: string): Promise<boolean> {
+  private async willMeasure(
+    run: PlannedRun,
+    studyDir: string,
+    force: boolean,
+    forceSince: string,
+  ): Promise<boolean> {
     const state = await this.store.load(run.experimentId);
-    if (!state) return true;
+    if (!state) {
+      // A result without a state (the store was lost) is adopted, not measured.
+      if (force) return true;
+      const path = resolve(studyDir, run.resultDirName, RESULT_FILE_NAME);
+      const owner = {
+        experimentId: run.experimentId,
+        configHash: run.configHash,
+        cycle: run.cycle,
+        attempt: null,
+      };
+      return (await inspectResultFor(path, owner)).kind !== 'own';
+    }
     if (isComplete(state)) return forces({ force, forceSince }, state);
-    if (state.failed) return true;
-    return ownerVerdict(state, this.clock).stale;
+    if (!state.failed && !ownerVerdict(state, this.clock).stale) return false;
+    // An attempt that committed its result before its llem died is adopted, not measured.
+    return !(attemptIsOver(state, this.clock) && (await inspectCommittedResult(state)).kind === 'own');
   }
 
   /**
@@ -270,114 +252,5 @@ export class StudyRunner {
       });
       await interruptibleSleep(cooldown.poll_seconds * 1000, signal);
     }
-  }
-}
-
-/** Counts the runs of a study by status. */
-export interface FinishStudyParts {
-  plan: StudyPlan;
-  studyDir: string;
-  startedUtc: string;
-  finishedUtc: string;
-  interrupted: boolean;
-  entries: StudyRunEntry[];
-  results: readonly ExperimentResult[];
-  /** Appended to: a study table that cannot be written is a warning, not a failure. */
-  warnings: string[];
-  writeTable: boolean;
-}
-
-/**
- * The end of a study, however its runs were executed: the study tables (when asked), the summary,
- * and study.json beside them.
- */
-export async function finishStudy(parts: FinishStudyParts): Promise<StudySummary> {
-  const { plan, studyDir, results, warnings } = parts;
-  let tableFiles: Record<string, string> | null = null;
-  if (plan.kind === 'study' && parts.writeTable && results.length > 0) {
-    try {
-      tableFiles = await writeStudyTable(studyDir, results);
-    } catch (error) {
-      warnings.push(`study table not written: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  const summary: StudySummary = {
-    kind: plan.kind,
-    studyId: plan.studyId,
-    name: plan.name,
-    designHash: plan.designHash,
-    studyDir,
-    startedUtc: parts.startedUtc,
-    finishedUtc: parts.finishedUtc,
-    interrupted: parts.interrupted,
-    counts: countRunStatuses(parts.entries),
-    runs: parts.entries,
-    duplicates: plan.duplicates,
-    tableFiles,
-    warnings,
-  };
-  if (plan.kind === 'study') await writeStudySummary(studyDir, plan, summary);
-  return summary;
-}
-
-/** One `not-run` entry per planned run, in plan order: the starting point of a study summary. */
-export function notRunEntries(plan: StudyPlan): StudyRunEntry[] {
-  return plan.runs.map((run) => ({
-    position: run.position,
-    experimentId: run.experimentId,
-    configHash: run.configHash,
-    cycle: run.cycle,
-    label: plan.experiments[run.experimentIndex]!.label,
-    status: 'not-run',
-    attempt: null,
-    resultPath: null,
-    error: null,
-    gapBeforeS: null,
-    durationS: null,
-  }));
-}
-
-export function countRunStatuses(entries: readonly StudyRunEntry[]): StudySummary['counts'] {
-  const counts = {
-    total: entries.length,
-    done: 0,
-    reused: 0,
-    failed: 0,
-    busy: 0,
-    interrupted: 0,
-    'not-run': 0,
-  } as StudySummary['counts'];
-  for (const entry of entries) counts[entry.status] += 1;
-  return counts;
-}
-
-/** Writes `<studyDir>/study.json` (the plan and its summary); a failure becomes a summary warning. */
-export async function writeStudySummary(
-  studyDir: string,
-  plan: StudyPlan,
-  summary: StudySummary,
-): Promise<void> {
-  const document = {
-    schema: 'llem.study/1',
-    source: plan.source,
-    cycles: plan.cycles,
-    order: plan.order,
-    shuffle_seed: plan.shuffleSeed,
-    gaps: plan.gaps,
-    experiments: plan.experiments.map((e) => ({
-      index: e.index,
-      origin: e.origin,
-      label: e.label,
-      config_hash: e.configHash,
-      assignments: e.assignments,
-    })),
-    summary,
-  };
-  try {
-    await writeFileAtomic(join(studyDir, STUDY_SUMMARY_FILE), `${JSON.stringify(document, null, 2)}\n`);
-  } catch (error) {
-    summary.warnings.push(
-      `${STUDY_SUMMARY_FILE} not written: ${error instanceof Error ? error.message : String(error)}`,
-    );
   }
 }

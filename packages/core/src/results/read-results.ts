@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { copyFile, link, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, messageOf } from '../errors.js';
 import { type ExperimentResult, ExperimentResultSchema, RESULT_SCHEMA_VERSION } from './experiment-result.js';
 
 /**
@@ -85,7 +85,37 @@ function endsEarly(text: string): boolean {
   return inString || depth > 0;
 }
 
-type Classified = { result: ExperimentResult } | { problem: Omit<ResultProblem, 'path'> };
+export type Classified = { result: ExperimentResult } | { problem: Omit<ResultProblem, 'path'> };
+
+/**
+ * The one reader of a result.json on disk: its result, or the one named problem with it (too
+ * large, unreadable, empty, truncated, not JSON, not a result, a newer version, invalid).
+ * Null when the file does not exist.
+ */
+export async function readResultFile(path: string): Promise<Classified | null> {
+  try {
+    const size = (await stat(path)).size;
+    if (size > MAX_RESULT_BYTES)
+      return {
+        problem: {
+          kind: 'too-large',
+          reason: `is ${(size / 1024 / 1024).toFixed(0)} MiB; a result.json is at most ${MAX_RESULT_BYTES / 1024 / 1024} MiB`,
+          fix: 'Move the file out of the results directory.',
+        },
+      };
+    return classifyResultText(await readFile(path, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    return {
+      problem: {
+        kind: 'unreadable',
+        reason: `cannot be read (${code ?? String(error)})`,
+        fix: 'Check the file permissions.',
+      },
+    };
+  }
+}
 
 /** Decides what a file's text is: a valid result or one named problem. */
 export function classifyResultText(text: string): Classified {
@@ -102,7 +132,7 @@ export function classifyResultText(text: string): Classified {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    const message = (error as Error).message;
+    const message = messageOf(error);
     return {
       problem: endsEarly(text)
         ? {
@@ -222,29 +252,9 @@ export async function readResults(
   const files = info.isDirectory() ? await findResultFiles(dirOrFile) : [dirOrFile];
   const outcome: ReadResultsOutcome = { results: [], problems: [] };
   for (const path of files) {
-    let classified: Classified;
-    try {
-      const size = (await stat(path)).size;
-      classified =
-        size > MAX_RESULT_BYTES
-          ? {
-              problem: {
-                kind: 'too-large',
-                reason: `is ${(size / 1024 / 1024).toFixed(0)} MiB; a result.json is at most ${MAX_RESULT_BYTES / 1024 / 1024} MiB`,
-                fix: 'Move the file out of the results directory.',
-              },
-            }
-          : classifyResultText(await readFile(path, 'utf8'));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? String(error);
-      classified = {
-        problem: {
-          kind: 'unreadable',
-          reason: `cannot be read (${code})`,
-          fix: 'Check the file permissions.',
-        },
-      };
-    }
+    const classified: Classified = (await readResultFile(path)) ?? {
+      problem: { kind: 'unreadable', reason: 'vanished while being read', fix: 'Run the command again.' },
+    };
     if ('result' in classified) {
       outcome.results.push({ path, dir: dirname(path), result: classified.result });
       continue;

@@ -1,11 +1,15 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { type Clock, isoUtc, systemClock } from '../clock.js';
-import { CorruptRecordError, StateStoreError } from '../errors.js';
+import { CorruptRecordError, messageOf, StateStoreError } from '../errors.js';
 import { sanitizeExperimentId } from '../security/ids.js';
 import { assertTransition, EXPERIMENT_PHASES, type ExperimentPhase } from './phase.js';
 
-export const STATE_SCHEMA_VERSION = 1 as const;
+/**
+ * Version of the stored record. 2 added `resultPath` (where the attempt commits its result); a
+ * version-1 record reads as version 2 with `resultPath: null` and is written back as version 2.
+ */
+export const STATE_SCHEMA_VERSION = 2 as const;
 
 const isoUtcString = z.iso.datetime({ offset: false, precision: -1 }).or(z.iso.datetime({ offset: false }));
 
@@ -21,7 +25,9 @@ export const SchedulerJobSchema = z.strictObject({
 export type SchedulerJob = z.infer<typeof SchedulerJobSchema>;
 
 export const ExperimentStateSchema = z.strictObject({
-  schemaVersion: z.literal(STATE_SCHEMA_VERSION),
+  schemaVersion: z
+    .union([z.literal(1), z.literal(STATE_SCHEMA_VERSION)])
+    .transform(() => STATE_SCHEMA_VERSION),
   experimentId: z.string().min(1),
   phase: z.enum(EXPERIMENT_PHASES),
   failed: z.boolean(),
@@ -55,6 +61,13 @@ export const ExperimentStateSchema = z.strictObject({
    * says whether the attempt is alive. Null for local runs and in older records.
    */
   scheduler: SchedulerJobSchema.nullable().default(null),
+  /**
+   * Where this attempt commits its result (an absolute path to result.json). The file is the
+   * commit record of a measurement: once it exists for this attempt, the measurement happened,
+   * even if llem died before saving `done` (see adoptCommittedResult). Null before a result
+   * location is known and in version-1 records.
+   */
+  resultPath: z.string().min(1).nullable().default(null),
 });
 
 export type ExperimentState = z.infer<typeof ExperimentStateSchema>;
@@ -66,6 +79,8 @@ export interface CreateStateOptions {
   ownerPid?: number | null;
   hostName?: string | null;
   attempt?: number;
+  /** Where this attempt will commit its result.json (see `resultPath`). */
+  resultPath?: string | null;
   clock?: Clock;
 }
 
@@ -94,6 +109,7 @@ export function createState(
     cycle: options.cycle ?? null,
     revision: 0,
     scheduler: null,
+    resultPath: options.resultPath ?? null,
   };
 }
 
@@ -166,6 +182,22 @@ export function withSchedulerJob(
   return { ...state, scheduler: job, lastUpdated: isoUtc(clock.now()) };
 }
 
+/**
+ * A measurement whose result was committed (its result.json written for this very attempt) is
+ * done, even when llem died before saving `done` and the state was then found stale, or the save
+ * itself failed: the phase moves measuring -> done and the failure flag is cleared, because the
+ * failure was only ever about the bookkeeping, never the measurement.
+ */
+export function adoptAsDone(state: ExperimentState, clock: Clock = systemClock): ExperimentState {
+  const measuring = state.phase === 'initialising' ? transition(state, 'measuring', clock) : state;
+  return {
+    ...transition(measuring, 'done', clock),
+    failed: false,
+    failureKind: null,
+    errorMessage: null,
+  };
+}
+
 /** A state is finished when it is done and not failed: nothing left to measure. */
 export function isComplete(state: ExperimentState): boolean {
   return state.phase === 'done' && !state.failed;
@@ -185,7 +217,7 @@ export function parseStoredState(text: string, where: string, expectedId?: strin
     raw = JSON.parse(text);
   } catch (error) {
     throw new CorruptRecordError(
-      `Corrupt state record ${where}: not valid JSON (${(error as Error).message}).`,
+      `Corrupt state record ${where}: not valid JSON (${messageOf(error)}).`,
       expectedId,
       {
         fix: QUARANTINE_FIX,

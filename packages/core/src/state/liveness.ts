@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
-import { StateConflictError } from '../errors.js';
+import { isStateConflictError } from '../errors.js';
 import { type ExperimentState, markFailed } from './experiment-state.js';
 import type { StateStore } from './store.js';
 
@@ -30,6 +30,9 @@ export function isZombie(pid: number): boolean {
 }
 
 export type StaleVerdict = { stale: false } | { stale: true; reason: string };
+
+/** An initialising record without an owner pid older than this is abandoned (crash between create and save). */
+export const UNOWNED_INITIALISING_GRACE_MS = 60_000;
 
 /**
  * A `measuring`, not-yet-failed state is stale when its workload process is gone and so is the
@@ -89,10 +92,36 @@ export async function cleanupStaleStates(
         cleaned.push(state.experimentId);
         break;
       } catch (error) {
-        if (!(error instanceof StateConflictError)) throw error;
+        if (!isStateConflictError(error)) throw error;
         state = await store.load(state.experimentId);
       }
     }
   }
   return cleaned;
+}
+
+/** Is the process that owns a running (not failed, not done) state gone? */
+export function ownerVerdict(
+  state: ExperimentState,
+  clock: Clock,
+  alive: (pid: number) => boolean = isProcessAlive,
+  localHost: string = hostname(),
+): StaleVerdict {
+  if (state.phase === 'measuring') return staleVerdict(state, alive, localHost);
+  if (state.phase !== 'initialising' || state.failed) return { stale: false };
+  if (state.ownerPid === null) {
+    const age = clock.now().getTime() - Date.parse(state.lastUpdated);
+    return age > UNOWNED_INITIALISING_GRACE_MS
+      ? {
+          stale: true,
+          reason: `Stale: initialising since ${state.lastUpdated} with no owning process (llem stopped while claiming).`,
+        }
+      : { stale: false };
+  }
+  if (state.hostName !== null && state.hostName !== localHost) return { stale: false };
+  if (alive(state.ownerPid)) return { stale: false };
+  return {
+    stale: true,
+    reason: `Stale: llem process ${state.ownerPid} stopped while preparing this run.`,
+  };
 }

@@ -3,7 +3,7 @@
  * without pause until it is SIGKILLed. It imports no vitest, so a store's fixture can be bundled
  * into one small file that starts fast. Import from `@llem/core/testing/crash-writer`.
  */
-import { StateConflictError } from '../errors.js';
+import { isStateConflictError } from '../errors.js';
 import type { ExperimentState } from '../state/experiment-state.js';
 import type { StateStore } from '../state/store.js';
 
@@ -65,7 +65,7 @@ async function main(open: (target: string, mode: CrashWriterMode) => Promise<Sta
       await store.save(bumpAttempt(current));
       done++;
     } catch (error) {
-      if (!(error instanceof StateConflictError)) throw error;
+      if (!isStateConflictError(error)) throw error;
     }
   }
   await store.close();
