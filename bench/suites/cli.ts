@@ -18,11 +18,10 @@ import {
   type BackendCatalog,
   type BackendPlugin,
   ExperimentConfigBaseSchema,
-  expandStudy,
   isoUtc,
-  runStudy,
   type WorkloadResult,
 } from '@llem/core';
+import { expandStudy, runStudy } from '@llem/core/orchestration';
 import { ProcessGroupRunner } from '@llem/runner-node';
 import { createSqliteStateStore } from '@llem/state-sqlite';
 import { type BenchRow, type BenchSuite, median } from '../types.js';

@@ -36,13 +36,12 @@ export function createEchoBackend(): BackendPlugin<EchoConfig> {
     configSchema: EchoConfigSchema,
     supportedPrecisions: ['fp32', 'fp16', 'bf16'],
     supportedLaunchModes: ['local'],
-    estimateSeconds: (config) =>
-      0.1 + config.n * ((config.echo as EchoConfig | undefined)?.seconds_per_request ?? 0),
+    estimateSeconds: (config, section) => 0.1 + config.n * section.seconds_per_request,
 
-    async prepare(ctx: BackendContext): Promise<LaunchPlan> {
+    async prepare(ctx: BackendContext<EchoConfig>): Promise<LaunchPlan> {
       if (ctx.launch !== 'local')
         throw new BackendError(`The echo backend runs locally only (asked: ${ctx.launch}).`, {
-          fix: 'Use --runner local.',
+          fix: 'Use --launch local.',
         });
       const payload = { experiment_id: ctx.experimentId, config_hash: ctx.configHash, config: ctx.config };
       return {
@@ -59,7 +58,7 @@ export function createEchoBackend(): BackendPlugin<EchoConfig> {
       };
     },
 
-    async collect(ctx: CollectContext) {
+    async collect(ctx: CollectContext<EchoConfig>) {
       if (ctx.outcome.kind !== 'exited' || ctx.outcome.exitCode !== 0) {
         const reason = await readFile(join(ctx.workDir, 'error.json'), 'utf8')
           .then((text) => (JSON.parse(text) as { message: string }).message)

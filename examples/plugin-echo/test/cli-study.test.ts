@@ -19,7 +19,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const study = `name: echo-mini
 model: echo-model
 backend: echo
-runner: local
+launch: local
 n: 3
 baseline: { enabled: false }
 energy: { enabled: false }

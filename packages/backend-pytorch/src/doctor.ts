@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DoctorCheck } from '@llem/core';
-import { buildSubprocessEnv } from '@llem/core';
+import { buildSubprocessEnv, type DoctorCheck, type Readiness } from '@llem/core';
 import { classifyDockerFailure, imageBuildCommand } from './docker/classify-failure.js';
 import { findExecutable, runCommand } from './exec.js';
 import { HARNESS_DIR } from './package-info.js';
@@ -143,4 +142,40 @@ async function pythonChecks({ python, env }: DoctorOptions): Promise<DoctorCheck
       : { fix: 'For GPU measurements install a CUDA build of torch (or use runner: docker).' }),
   });
   return checks;
+}
+
+/**
+ * Can a Docker launch of `image` start here now: a docker client on PATH, a daemon to talk to,
+ * and the image present (`docker image inspect`)? For `launch: auto` and the preflight; never
+ * throws, never pulls.
+ */
+export async function dockerReadiness({
+  docker,
+  image,
+  env,
+}: Omit<DoctorOptions, 'python'>): Promise<Readiness> {
+  const binary = findExecutable(docker, env.PATH);
+  if (!binary)
+    return {
+      ready: false,
+      reason: `no docker client (${docker}) on PATH`,
+      fix: 'Install Docker Engine, or set LLEM_DOCKER to the client binary.',
+    };
+  if (!env.DOCKER_HOST && !existsSync('/var/run/docker.sock'))
+    return {
+      ready: false,
+      reason: 'no Docker daemon socket',
+      fix: 'Start the Docker daemon, or set DOCKER_HOST.',
+    };
+  const inspect = await runCommand([binary, 'image', 'inspect', '--format', '{{.Id}}', image], {
+    timeoutMs: 10_000,
+    env: buildSubprocessEnv({ base: env }),
+  });
+  if (inspect.code !== 0)
+    return {
+      ready: false,
+      reason: `image ${image} is not present (or the daemon is down)`,
+      fix: `llem setup pytorch --docker   (or: ${imageBuildCommand(image)})`,
+    };
+  return { ready: true, reason: `Docker and ${image} are ready` };
 }

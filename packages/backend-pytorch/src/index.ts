@@ -15,6 +15,7 @@ export {
   dockerStopCommands,
   type HfCacheMount,
 } from './docker/run-argv.js';
+export { default } from './llem-plugin.js';
 export {
   CONFIG_FILE,
   CONTAINER_EXCHANGE_DIR,

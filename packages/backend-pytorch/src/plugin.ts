@@ -16,15 +16,10 @@ import {
   writeSecretEnvFile,
 } from '@llem/core';
 import { collectWorkloadResult } from './collect.js';
-import {
-  type PytorchConfig,
-  PytorchConfigSchema,
-  pytorchSection,
-  validatePytorchExperiment,
-} from './config-schema.js';
+import { type PytorchConfig, PytorchConfigSchema, validatePytorchExperiment } from './config-schema.js';
 import { mapContainerInputs } from './docker/container-inputs.js';
 import { buildDockerRunArgv, dockerStopCommands, type HfCacheMount } from './docker/run-argv.js';
-import { runDoctor } from './doctor.js';
+import { dockerReadiness, runDoctor } from './doctor.js';
 import { findExecutable } from './exec.js';
 import {
   CONFIG_FILE,
@@ -134,7 +129,7 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
   }
 
   async function localSpec(
-    ctx: BackendContext,
+    ctx: BackendContext<PytorchConfig>,
     configPath: string,
     envFile: string | undefined,
   ): Promise<RunSpec> {
@@ -154,14 +149,14 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
   }
 
   function dockerSpec(
-    ctx: BackendContext,
+    ctx: BackendContext<PytorchConfig>,
     envFile: string | undefined,
   ): { spec: RunSpec; config: ExperimentConfig } {
     if (!findExecutable(dockerBinary, hostEnv.PATH)) {
       throw new BackendError(
         `The docker client (${dockerBinary}) was not found, but this experiment runs in Docker.`,
         {
-          fix: 'Install Docker Engine (https://docs.docker.com/engine/install/), set LLEM_DOCKER, or run with runner: local.',
+          fix: 'Install Docker Engine (https://docs.docker.com/engine/install/), set LLEM_DOCKER, or run with launch: local.',
         },
       );
     }
@@ -220,9 +215,8 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
 
     validate: validatePytorchExperiment,
 
-    async prepare(ctx: BackendContext): Promise<LaunchPlan> {
+    async prepare(ctx: BackendContext<PytorchConfig>): Promise<LaunchPlan> {
       sanitizeExperimentId(ctx.experimentId);
-      pytorchSection(ctx.config); // a section that bypassed resolveExperimentConfig still gets checked
       const configPath = join(ctx.workDir, CONFIG_FILE);
       const envFile = await writeSecrets(ctx.experimentId);
       try {
@@ -248,9 +242,18 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
       }
     },
 
-    collect(ctx: CollectContext) {
+    collect(ctx: CollectContext<PytorchConfig>) {
       return collectWorkloadResult(ctx, { image });
     },
+
+    image: (env = hostEnv) => options.image ?? (env.LLEM_PYTORCH_IMAGE || DEFAULT_IMAGE),
+
+    dockerReadiness: (env = hostEnv) =>
+      dockerReadiness({
+        docker: options.docker ?? (env.LLEM_DOCKER || 'docker'),
+        image: options.image ?? (env.LLEM_PYTORCH_IMAGE || DEFAULT_IMAGE),
+        env,
+      }),
 
     doctor() {
       return runDoctor({
@@ -261,17 +264,15 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
       });
     },
 
-    estimateSeconds(config: ExperimentConfig): number {
-      const section = PytorchConfigSchema.safeParse(config.pytorch ?? {});
-      const batch = section.success ? section.data.batch_size : 1;
+    estimateSeconds(config: ExperimentConfig, section: PytorchConfig): number {
       const builtin = config.model.startsWith('builtin:');
-      // Rough: model load + warmup + decode steps at ~30 ms each (a 7B model on one GPU), plus the idle baseline.
+      // Rough: model load + warmup + decode steps at ~30 ms each (a 7B model on one GPU). The idle
+      // baseline is the orchestrator's, counted by whoever adds up the estimate.
       const load = builtin ? 5 : 60;
       const stepSeconds = builtin ? 0.005 : 0.03;
       const warmupPrompts = config.warmup.enabled ? config.warmup.n_warmup : 0;
-      const steps = Math.ceil((config.n + warmupPrompts) / batch) * config.max_output_tokens;
-      const baseline = config.baseline.enabled ? config.baseline.duration_seconds : 0;
-      return Math.round(load + steps * stepSeconds + baseline);
+      const steps = Math.ceil((config.n + warmupPrompts) / section.batch_size) * config.max_output_tokens;
+      return Math.round(load + steps * stepSeconds);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { ConfigError, resolveExperimentConfig } from '@llem/core';
 import { describe, expect, it } from 'vitest';
-import { createPytorchBackend, PytorchConfigSchema } from '../src/index.js';
+import { createPytorchBackend, PytorchConfigSchema, pytorchSection } from '../src/index.js';
 import { catalogOf } from './helpers.js';
 
 const plugin = createPytorchBackend({ python: '/unused/python' });
@@ -116,7 +116,8 @@ describe('pytorch section schema', () => {
 
 describe('estimateSeconds', () => {
   it('grows with the work and the model size', () => {
-    const estimate = (raw: Record<string, unknown>) => plugin.estimateSeconds!(resolve({}, raw).config);
+    const estimate = (raw: Record<string, unknown>) =>
+      plugin.estimateSeconds!(resolve({}, raw).config, pytorchSection(resolve({}, raw).config));
     const small = estimate({ model: 'builtin:tiny-gpt2', n: 10 });
     expect(small).toBeGreaterThan(0);
     expect(estimate({ model: 'builtin:tiny-gpt2', n: 1000 })).toBeGreaterThan(small);

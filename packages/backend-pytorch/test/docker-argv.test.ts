@@ -4,7 +4,13 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BackendContext, resolveExperimentConfig } from '@llem/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDockerRunArgv, createPytorchBackend, type PytorchBackendOptions } from '../src/index.js';
+import {
+  buildDockerRunArgv,
+  createPytorchBackend,
+  type PytorchBackendOptions,
+  type PytorchConfig,
+  pytorchSection,
+} from '../src/index.js';
 import { catalogOf, FAKE_DOCKER, tempDir, tinyConfig } from './helpers.js';
 
 async function dockerPlan(
@@ -15,7 +21,14 @@ async function dockerPlan(
 ) {
   const plugin = createPytorchBackend({ docker: FAKE_DOCKER, env: { PATH: process.env.PATH }, ...options });
   const { config, configHash } = resolveExperimentConfig(raw, { backends: catalogOf(plugin) });
-  const ctx: BackendContext = { config, configHash, experimentId, workDir, launch: 'docker' };
+  const ctx: BackendContext<PytorchConfig> = {
+    config,
+    section: pytorchSection(config),
+    configHash,
+    experimentId,
+    workDir,
+    launch: 'docker',
+  };
   return { plan: await plugin.prepare(ctx), configHash };
 }
 
@@ -110,7 +123,14 @@ describe('docker run argv', () => {
       env: { PATH: '/nowhere', LLEM_DOCKER: FAKE_DOCKER, LLEM_PYTORCH_IMAGE: 'registry.example/llem:dev' },
     });
     const { config, configHash } = resolveExperimentConfig(tinyConfig(), { backends: catalogOf(plugin) });
-    const plan = await plugin.prepare({ config, configHash, experimentId: 'e', workDir, launch: 'docker' });
+    const plan = await plugin.prepare({
+      config,
+      section: pytorchSection(config),
+      configHash,
+      experimentId: 'e',
+      workDir,
+      launch: 'docker',
+    });
     expect(plan.spec.argv[0]).toBe(FAKE_DOCKER);
     expect(plan.spec.argv).toContain('registry.example/llem:dev');
     expect(plan.spec.stopCommands?.force?.[0]).toBe(FAKE_DOCKER);
@@ -120,10 +140,17 @@ describe('docker run argv', () => {
     const plugin = createPytorchBackend({ env: { PATH: '/nowhere' } });
     const { config, configHash } = resolveExperimentConfig(tinyConfig(), { backends: catalogOf(plugin) });
     await expect(
-      plugin.prepare({ config, configHash, experimentId: 'e', workDir, launch: 'docker' }),
+      plugin.prepare({
+        config,
+        section: pytorchSection(config),
+        configHash,
+        experimentId: 'e',
+        workDir,
+        launch: 'docker',
+      }),
     ).rejects.toMatchObject({
       name: 'BackendError',
-      fix: expect.stringContaining('runner: local'),
+      fix: expect.stringContaining('launch: local'),
     });
   });
 
@@ -136,7 +163,14 @@ describe('docker run argv', () => {
       secretsDir,
     });
     const { config, configHash } = resolveExperimentConfig(tinyConfig(), { backends: catalogOf(plugin) });
-    const plan = await plugin.prepare({ config, configHash, experimentId: 'e', workDir, launch: 'docker' });
+    const plan = await plugin.prepare({
+      config,
+      section: pytorchSection(config),
+      configHash,
+      experimentId: 'e',
+      workDir,
+      launch: 'docker',
+    });
     const envFile = plan.spec.argv[plan.spec.argv.indexOf('--env-file') + 1]!;
     expect(envFile.startsWith(secretsDir)).toBe(true);
     expect(plan.cleanupPaths).toEqual([envFile]);

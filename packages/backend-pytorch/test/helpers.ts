@@ -13,7 +13,7 @@ import {
   resolveInside,
 } from '@llem/core';
 import { ProcessGroupRunner } from '@llem/runner-node';
-import { HARNESS_DIR } from '../src/index.js';
+import { HARNESS_DIR, type PytorchConfig, pytorchSection } from '../src/index.js';
 
 export const FAKE_DOCKER = fileURLToPath(new URL('./fixtures/fake-docker.mjs', import.meta.url));
 
@@ -66,8 +66,9 @@ export async function launch(
 ): Promise<LaunchResult> {
   const { config, configHash } = resolveExperimentConfig(raw, { backends: catalogOf(plugin) });
   const workDir = await tempDir('run');
-  const ctx: BackendContext = {
+  const ctx: BackendContext<PytorchConfig> = {
     config,
+    section: pytorchSection(config),
     configHash,
     experimentId: options.experimentId ?? `t-${configHash}`,
     workDir,

@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BackendContext, resolveExperimentConfig } from '@llem/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPytorchBackend, HARNESS_DIR } from '../src/index.js';
+import { createPytorchBackend, HARNESS_DIR, type PytorchConfig, pytorchSection } from '../src/index.js';
 import { catalogOf, harnessPython, type LaunchResult, launch, tempDir, tinyConfig } from './helpers.js';
 
 /** The real harness in the provisioned venv, launched by the plugin through the real process-group runner. */
@@ -25,7 +25,14 @@ describe('local launch of builtin:tiny-gpt2', () => {
       backends: catalogOf(plugin),
     });
     const workDir = await tempDir('plan');
-    const ctx: BackendContext = { config, configHash, experimentId: 'plan-1', workDir, launch: 'local' };
+    const ctx: BackendContext<PytorchConfig> = {
+      config,
+      section: pytorchSection(config),
+      configHash,
+      experimentId: 'plan-1',
+      workDir,
+      launch: 'local',
+    };
     const plan = await plugin.prepare(ctx);
     expect(plan.spec.argv).toEqual([
       python,
@@ -95,7 +102,14 @@ describe('local launch of builtin:tiny-gpt2', () => {
     const plugin = createPytorchBackend({ python, secretsDir, env: { ...process.env, HF_TOKEN: token } });
     const { config, configHash } = resolveExperimentConfig(tinyConfig(), { backends: catalogOf(plugin) });
     const workDir = await tempDir('secret-plan');
-    const plan = await plugin.prepare({ config, configHash, experimentId: 's', workDir, launch: 'local' });
+    const plan = await plugin.prepare({
+      config,
+      section: pytorchSection(config),
+      configHash,
+      experimentId: 's',
+      workDir,
+      launch: 'local',
+    });
     expect(JSON.stringify(plan.spec)).not.toContain(token);
     const envFile = plan.cleanupPaths![0]!;
     expect((await stat(envFile)).mode & 0o777).toBe(0o600);

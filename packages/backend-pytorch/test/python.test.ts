@@ -2,7 +2,12 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackendError, resolveExperimentConfig } from '@llem/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPytorchBackend, ensureHarnessPython, provisionedPythonPath } from '../src/index.js';
+import {
+  createPytorchBackend,
+  ensureHarnessPython,
+  provisionedPythonPath,
+  pytorchSection,
+} from '../src/index.js';
 import { catalogOf, harnessPython, tempDir, tinyConfig } from './helpers.js';
 
 describe('ensureHarnessPython', () => {
@@ -33,6 +38,7 @@ describe('ensureHarnessPython', () => {
     const { config, configHash } = resolveExperimentConfig(tinyConfig(), { backends: catalogOf(plugin) });
     const plan = await plugin.prepare({
       config,
+      section: pytorchSection(config),
       configHash,
       experimentId: 'p',
       workDir: dir,

@@ -1,104 +1,130 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type BackendCatalog,
   ConfigError,
-  createContainer,
   didYouMean,
-  type EnergyMeter,
-  type ExperimentConfigBase,
   isConfigError,
+  type Llem,
   type LlemPlugin,
   type Logger,
-  messageOf,
+  type PluginLoader,
+  type PluginOptions,
   PluginRegistry,
-  type Runner,
   type StateStore,
 } from '@llem/core';
-
-type DependencyContainer = ReturnType<typeof createContainer>;
-
+import { builtinPlugins, createLlem, type LlemOptions } from '@llem/core/orchestration';
 import { type Settings, STORE_NAMES } from './settings.js';
 
 /**
- * The composition root: the only place that knows which package implements which contract.
- * Everything is imported lazily, by name, so a command loads only what it uses.
+ * The CLI's side of the composition root (createLlem): which plugins it ships with, and how its
+ * settings become plugin options. Every package is imported lazily, by name, when a config or flag
+ * first asks for it, so a command loads only what it uses. Nothing here knows what a backend, store
+ * or executor does.
  */
 
-export const BUILTIN_BACKENDS = ['pytorch'] as const;
+type Loaders = Partial<Record<LlemPlugin['kind'], Record<string, PluginLoader>>>;
 
-/** Built-in plugins by kind and name; third-party ones are found by PluginRegistry's lookup rules. */
+const defaultExport =
+  (load: () => Promise<{ default: unknown }>): PluginLoader =>
+  async () =>
+    (await load()).default as LlemPlugin;
+
+/** The plugins bundled with the CLI (core's own list, each import spelled out for the bundler). */
+export function cliBuiltins(): Loaders {
+  const core = builtinPlugins();
+  return {
+    backend: { pytorch: defaultExport(() => import('@llem/backend-pytorch')) },
+    store: {
+      sqlite: defaultExport(() => import('@llem/state-sqlite')),
+      fs: defaultExport(() => import('@llem/state-fs')),
+    },
+    runner: { local: defaultExport(() => import('@llem/runner-node')) },
+    executor: { ...core.executor, slurm: defaultExport(() => import('@llem/runner-slurm')) },
+    energy: { default: defaultExport(() => import('@llem/energy')) },
+  };
+}
+
+export interface RegistryOptions {
+  dryRun?: boolean;
+  cwd?: string;
+  /** Executor options (--executor-config, --executor-option and the old slurm flags). */
+  executor?: Record<string, unknown>;
+  /** The GPUs of this process's allocation (`llem exec` on a Slurm node). */
+  gpuIndices?: readonly number[] | null;
+}
+
+/** The registry: built-ins, then `plugins:` / LLEM_PLUGINS modules, then llem-<kind>-<name> packages. */
 export function createRegistry(
-  settings: Pick<Settings, 'plugins' | 'python'>,
-  options: { dryRun?: boolean; cwd?: string } = {},
+  settings: Pick<Settings, 'plugins' | 'python' | 'stateDir'>,
+  options: RegistryOptions = {},
 ): PluginRegistry {
+  const pluginOptions: PluginOptions = {
+    dir: settings.stateDir.value,
+    python: settings.python.value,
+    ...(options.dryRun ? { dryRun: true } : {}),
+    ...(options.executor ? { executor: options.executor } : {}),
+    ...(options.gpuIndices ? { gpuIndices: options.gpuIndices } : {}),
+  };
   return new PluginRegistry({
     cwd: options.cwd ?? process.cwd(),
     modules: settings.plugins,
-    builtins: {
-      backend: {
-        pytorch: async () => {
-          const { createPytorchBackend, provisionedPythonPath } = await import('@llem/backend-pytorch');
-          // A dry run must not provision the venv: it names the python a real run would use.
-          const python = settings.python.value ?? (options.dryRun ? provisionedPythonPath() : undefined);
-          return {
-            kind: 'backend',
-            name: 'pytorch',
-            create: () => createPytorchBackend({ python }),
-          } satisfies LlemPlugin<'backend'>;
-        },
-      },
-      store: {
-        sqlite: async () => {
-          const { createSqliteStateStore, DEFAULT_DB_NAME } = await import('@llem/state-sqlite');
-          return {
-            kind: 'store',
-            name: 'sqlite',
-            create: (options) =>
-              createSqliteStateStore({ path: join(String(options?.dir), DEFAULT_DB_NAME) }),
-          } satisfies LlemPlugin<'store'>;
-        },
-        fs: async () => {
-          const { createFsStateStore } = await import('@llem/state-fs');
-          return {
-            kind: 'store',
-            name: 'fs',
-            create: (options) => createFsStateStore({ dir: String(options?.dir) }),
-          } satisfies LlemPlugin<'store'>;
-        },
-      },
-      runner: {
-        local: async () => {
-          const { ProcessGroupRunner } = await import('@llem/runner-node');
-          return {
-            kind: 'runner',
-            name: 'local',
-            create: () => new ProcessGroupRunner(),
-          } satisfies LlemPlugin<'runner'>;
-        },
-        slurm: async () => (await import('@llem/runner-slurm')).default,
-      },
-    },
+    builtins: cliBuiltins(),
+    pluginOptions,
   });
 }
 
-/** Opens the state store the settings name, creating its directory. */
+/** Rewrites "Unknown store" to name the setting that chose it: a typo in LLEM_STORE is found where it was made. */
+function storeSettingError(settings: Pick<Settings, 'store'>, error: unknown): unknown {
+  if (!isConfigError(error) || !error.message.startsWith('Unknown store')) return error;
+  const { source, value } = settings.store;
+  const where = source === 'flag' ? '--store' : source === 'env' ? 'LLEM_STORE' : 'defaults.store';
+  return new ConfigError(
+    `${where}: '${value}' is not one of ${STORE_NAMES.join(', ')}, nor an installed store plugin. ${error.message}`,
+    { fix: error.fix },
+  );
+}
+
+/** Opens the state store the settings name (status, cleanup). */
 export async function openStore(
   settings: Pick<Settings, 'store' | 'stateDir' | 'plugins' | 'python'>,
   registry = createRegistry(settings),
 ): Promise<StateStore> {
-  mkdirSync(settings.stateDir.value, { recursive: true, mode: 0o700 });
+  const llem = await composeLlem(settings, registry, { meters: null });
+  return llem.store;
+}
+
+/**
+ * The argv that starts this very llem on another host: LLEM_SLURM_COMMAND (a JSON array) if set,
+ * else this Node and this CLI's bin.js by absolute path (llem installed on a shared filesystem).
+ */
+export function llemCommand(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.LLEM_SLURM_COMMAND) {
+    const parsed = JSON.parse(env.LLEM_SLURM_COMMAND) as unknown;
+    if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((a) => typeof a === 'string'))
+      return parsed;
+    throw new ConfigError('LLEM_SLURM_COMMAND must be a JSON array of strings, e.g. ["/opt/llem/bin/llem"].');
+  }
+  return [process.execPath, fileURLToPath(new URL('./bin.js', import.meta.url))];
+}
+
+/** createLlem with the CLI's settings: the store they name, the results directory, this llem's command. */
+export async function composeLlem(
+  settings: Pick<Settings, 'store' | 'stateDir' | 'plugins' | 'python'> &
+    Partial<Pick<Settings, 'resultsDir'>>,
+  registry: PluginRegistry,
+  options: { logger?: Logger; meters?: LlemOptions['meters'] } = {},
+): Promise<Llem> {
   try {
-    return await registry.get('store', settings.store.value, { dir: settings.stateDir.value });
+    return await createLlem({
+      store: { name: settings.store.value, dir: settings.stateDir.value },
+      resultsDir: settings.resultsDir?.value ?? process.cwd(),
+      registry,
+      llemCommand: llemCommand(),
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.meters !== undefined ? { meters: options.meters } : {}),
+    });
   } catch (error) {
-    if (!isConfigError(error) || !error.message.startsWith('Unknown store')) throw error;
-    // Say which setting named it: a typo in LLEM_STORE should be found where it was made.
-    const { source, value } = settings.store;
-    const where = source === 'flag' ? '--store' : source === 'env' ? 'LLEM_STORE' : 'defaults.store';
-    throw new ConfigError(
-      `${where}: '${value}' is not one of ${STORE_NAMES.join(', ')}, nor an installed store plugin. ${error.message}`,
-      { fix: error.fix },
-    );
+    throw storeSettingError(settings, error);
   }
 }
 
@@ -111,62 +137,14 @@ export async function loadBackendCatalog(
   try {
     return await registry.backendCatalog(names);
   } catch (error) {
-    const name = /Unknown backend '([^']+)'/.exec(messageOf(error))?.[1];
+    const name = isConfigError(error) ? /Unknown backend '([^']+)'/.exec(error.message)?.[1] : undefined;
     const hint = name ? didYouMean(name, registry.builtinNames('backend')) : undefined;
     if (name && hint) {
       throw new ConfigError(
         `${source ? `${source}: ` : ''}backend: unknown backend '${name}' (did you mean '${hint}'?)`,
-        {
-          fix: `Set backend: ${hint}, or install the plugin package llem-backend-${name}.`,
-        },
+        { fix: `Set backend: ${hint}, or install the plugin package llem-backend-${name}.` },
       );
     }
     throw error;
   }
-}
-
-export interface Composition {
-  container: DependencyContainer;
-  store: StateStore;
-  runner: Runner;
-  backends: BackendCatalog;
-  energyMeter: EnergyMeter | undefined;
-  close(): Promise<void>;
-}
-
-export interface ComposeOptions {
-  settings: Settings;
-  backends: BackendCatalog;
-  registry: PluginRegistry;
-  /** The energy section the meter follows (sampling interval, samplers, TDP); none: no meter. */
-  energyConfig?: ExperimentConfigBase['energy'];
-  gpuIndices?: readonly number[];
-  logger?: Logger;
-  /** Where idle baselines are cached (default: <stateDir>/baselines). */
-  baselineCacheDir?: string;
-}
-
-/** Builds the DI container for a run: store, runner, backends, energy meter, clock, logger. */
-export async function compose(options: ComposeOptions): Promise<Composition> {
-  const { settings, registry, backends } = options;
-  const [store, runner, energy] = await Promise.all([
-    openStore(settings, registry),
-    registry.get('runner', 'local'),
-    options.energyConfig ? import('@llem/energy') : undefined,
-  ]);
-  const energyMeter =
-    energy && options.energyConfig
-      ? energy.createEnergyMeter(options.energyConfig, {
-          cacheDir: options.baselineCacheDir ?? join(settings.stateDir.value, 'baselines'),
-          gpuIndices: options.gpuIndices,
-        })
-      : undefined;
-  const container = createContainer({
-    stateStore: store,
-    runner,
-    backends,
-    energyMeter,
-    logger: options.logger,
-  });
-  return { container, store, runner, backends, energyMeter, close: () => store.close() };
 }

@@ -92,11 +92,26 @@ export function buildProgram(setExit: (code: number) => void): Command {
       )
       .addOption(
         new Option(
-          '--runner <kind>',
-          'launch workloads locally or in Docker (default auto), or submit them to Slurm',
-        ).choices(['auto', 'local', 'docker', 'slurm']),
+          '--launch <mode>',
+          'where workloads run: local process group, docker container, or auto (docker when ready)',
+        ).choices(['auto', 'local', 'docker']),
       )
-      .option('--slurm-config <file>', 'slurm: job shape file (YAML/JSON, see docs/slurm.md)')
+      .option('--executor <name>', 'how the study runs: local (here, default), slurm, or an executor plugin')
+      .option(
+        '--executor-config <file>',
+        "the executor's settings file (slurm: the job shape, see docs/slurm.md)",
+      )
+      .option(
+        '--executor-option <key=value>',
+        'one executor setting, e.g. partition=gpu (repeatable)',
+        collect,
+      )
+      .addOption(
+        new Option('--runner <kind>', 'old name of --launch (and of --executor slurm)')
+          .choices(['auto', 'local', 'docker', 'slurm'])
+          .hideHelp(),
+      )
+      .option('--slurm-config <file>', 'slurm: old name of --executor-config')
       .option('--partition <name>', 'slurm: partition')
       .option('--account <name>', 'slurm: account')
       .option('--qos <name>', 'slurm: quality of service')
@@ -129,10 +144,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('exec')
-    .description(
-      'run one experiment-cycle of an exec file (what each Slurm job of `run --runner slurm` runs)',
-    )
-    .argument('<exec-file>', 'written by llem run --runner slurm into <study dir>/.llem-slurm/')
+    .description('run one experiment-cycle of a work file (what each job of `run --executor slurm` runs)')
+    .argument('<exec-file>', 'written by the executor (slurm: into <study dir>/.llem-slurm/)')
     .option(
       '--index <n>',
       'which run of the file (default: the job array task id)',

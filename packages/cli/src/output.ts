@@ -37,6 +37,12 @@ export class Output {
     this.stdout.write(`${JSON.stringify(value)}\n`);
   }
 
+  /** A one-line notice (a deprecated name in use): stderr, or a `notice` record with --json. */
+  notice(text: string): void {
+    if (this.json) this.record({ type: 'notice', message: text });
+    else this.stderr.write(`notice: ${text}\n`);
+  }
+
   debug(text: string): void {
     if (this.verbose) this.stderr.write(`debug: ${text}\n`);
   }

@@ -1,18 +1,18 @@
 import { dirname, resolve } from 'node:path';
-import type { BackendCatalog } from '@llem/core';
 import {
   applyOverrides,
+  type BackendCatalog,
   type ConfigOverride,
+  DEFAULT_BACKEND,
   deepMerge,
-  expandStudy,
   isMapping,
   type LoadedConfigFile,
   loadConfigFile,
   type PluginRegistry,
   type RawConfig,
   type StudyPlan,
-  studyBackendNames,
 } from '@llem/core';
+import { backendNamesOf, expandStudy } from '@llem/core/orchestration';
 import { loadBackendCatalog } from './compose.js';
 
 /**
@@ -66,37 +66,9 @@ export async function loadPlan(path: string, options: LoadPlanOptions): Promise<
 
   const source = path;
   const expandOptions = { source, readBaseFile, maxRuns: options.maxRuns, raiseMaxRuns: RAISE_MAX_RUNS };
-  // First pass without backends: finds the backend names (the base file or a sweep may set them).
-  // Only a base file, a swept backend or an explicit entry can name one that raw.backend does not.
-  const names = new Set<string>(['pytorch']);
-  if (backendMayVary(raw)) {
-    try {
-      for (const name of studyBackendNames(raw, expandOptions)) names.add(name);
-    } catch {
-      // The second pass reports the problem, with backend sections checked too.
-    }
-  }
-  if (!names.has(String(raw.backend ?? 'pytorch')) && typeof raw.backend === 'string') names.add(raw.backend);
-  const backends = await loadBackendCatalog(
-    options.registry,
-    [...names].filter((n) => /^[a-z][a-z0-9-]*$/.test(n)),
-    source,
-  );
+  const backends = await loadBackendCatalog(options.registry, backendNamesOf(raw, expandOptions), source);
   const plan = expandStudy(raw, { ...expandOptions, backends });
   return { file, raw, plan, backends };
-}
-
-/**
- * Whether a document's experiments can have a backend other than its top-level `backend:` (or
- * pytorch): through a `base:` file, a swept `backend` or an `experiments:` entry. Otherwise every
- * valid experiment has that backend, and the first pass of loadPlan would find nothing new.
- */
-function backendMayVary(raw: RawConfig): boolean {
-  if (raw.base !== undefined) return true;
-  if (isMapping(raw.sweep) && Object.hasOwn(raw.sweep, 'backend')) return true;
-  return (
-    Array.isArray(raw.experiments) && raw.experiments.some((entry) => !isMapping(entry) || 'backend' in entry)
-  );
 }
 
 /** The `llem run` flags that override the config. */
@@ -123,9 +95,9 @@ export function overridesFromFlags(
   if (flags.n !== undefined) out.push({ path: ['n'], value: flags.n });
   if (flags.precision !== undefined) out.push({ path: ['precision'], value: flags.precision });
   if (flags.batchSize !== undefined) {
-    // batch_size lives in the backend's own section; default pytorch.
+    // batch_size lives in the backend's own section.
     const backend =
-      flags.backend ?? (isMapping(raw) && typeof raw.backend === 'string' ? raw.backend : 'pytorch');
+      flags.backend ?? (isMapping(raw) && typeof raw.backend === 'string' ? raw.backend : DEFAULT_BACKEND);
     out.push({ path: [backend, 'batch_size'], value: flags.batchSize });
   }
   for (const text of flags.set ?? []) out.push(parseSet(text));

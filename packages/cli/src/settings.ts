@@ -4,12 +4,13 @@ import {
   BaselineConfigSchema,
   ConfigError,
   configErrorFrom,
-  DEFAULT_MAX_RUNS,
   EnergyConfigSchema,
+  LAUNCH_CHOICES,
   loadConfigFile,
   type RawConfig,
   validateWith,
 } from '@llem/core';
+import { DEFAULT_MAX_RUNS } from '@llem/core/orchestration';
 import envPaths from 'env-paths';
 import { z } from 'zod';
 
@@ -21,9 +22,12 @@ import { z } from 'zod';
 
 export const APP_NAME = 'llenergymeasure';
 export const STORE_NAMES = ['sqlite', 'fs'] as const;
-export const RUNNER_CHOICES = ['auto', 'local', 'docker'] as const;
+export const EXECUTOR_NAMES = ['local', 'slurm'] as const;
+/** The old name of the launch mode setting (and of the slurm executor): read, with a notice. */
+export const RUNNER_CHOICES = ['auto', 'local', 'docker', 'slurm'] as const;
 export type StoreName = (typeof STORE_NAMES)[number];
 export type RunnerChoice = (typeof RUNNER_CHOICES)[number];
+export type LaunchSetting = (typeof LAUNCH_CHOICES)[number];
 
 /** The user config file (~/.config/llenergymeasure/config.yaml). Strict: a typo is an error. */
 export const UserConfigSchema = z.strictObject({
@@ -32,10 +36,19 @@ export const UserConfigSchema = z.strictObject({
       store: z.enum(STORE_NAMES).optional().describe('State store: sqlite (default) or fs'),
       state_dir: z.string().min(1).optional().describe('Directory of the state store'),
       results_dir: z.string().min(1).optional().describe('Where results are written (default ./results)'),
+      launch: z
+        .enum(LAUNCH_CHOICES)
+        .optional()
+        .describe('auto: docker when it is ready (client, daemon, image), else local'),
+      executor: z
+        .string()
+        .regex(/^[a-z][a-z0-9-]{0,63}$/)
+        .optional()
+        .describe('How studies run: local (default), slurm, or an installed executor plugin'),
       runner: z
         .enum(RUNNER_CHOICES)
         .optional()
-        .describe('auto: docker when it is ready (client, daemon, image), else local'),
+        .describe('Old name of launch (and of executor: slurm); read with a notice'),
       python: z
         .string()
         .min(1)
@@ -77,7 +90,10 @@ export interface Settings {
   store: Setting<string>;
   stateDir: Setting<string>;
   resultsDir: Setting<string>;
-  runner: Setting<RunnerChoice>;
+  launch: Setting<LaunchSetting>;
+  executor: Setting<string>;
+  /** One line per deprecated setting name in use (LLEM_RUNNER, --runner, defaults.runner). */
+  notices: string[];
   python: Setting<string | null>;
   /** Most experiment-cycles (experiments x cycles) a study may expand to. */
   maxRuns: Setting<number>;
@@ -93,6 +109,9 @@ export interface SettingFlags {
   store?: string;
   stateDir?: string;
   resultsDir?: string;
+  launch?: string;
+  executor?: string;
+  /** Old name of `launch` (and `--runner slurm` of `--executor slurm`). */
   runner?: string;
   python?: string;
   /** A number from commander, or text. */
@@ -164,7 +183,7 @@ function pickPluginName(
     if (value === undefined || value === '') continue;
     if (!/^[a-z][a-z0-9-]{0,63}$/.test(value)) {
       throw new ConfigError(`${whereSet(name, source)}: '${value}' is not a ${name} name.`, {
-        fix: `Use ${STORE_NAMES.join(', ')} or the name of an installed llem-${name}-<name> plugin.`,
+        fix: `Use ${name === 'store' ? STORE_NAMES.join(', ') : EXECUTOR_NAMES.join(', ')} or the name of an installed llem-${name}-<name> plugin.`,
       });
     }
     return { value, source };
@@ -201,6 +220,62 @@ function pickPath(
     return { value: isAbsolute(value) ? value : resolve(cwd, value), source };
   }
   return { value: fallback, source: 'default' };
+}
+
+/**
+ * `launch` and `executor`, with their old spelling `runner` (flag, LLEM_RUNNER, defaults.runner)
+ * still read at its place in the precedence: `--runner docker` is `--launch docker`, `--runner
+ * slurm` is `--executor slurm`. Each old spelling in use adds a notice.
+ */
+function launchAndExecutor(
+  flags: SettingFlags,
+  env: NodeJS.ProcessEnv,
+  d: NonNullable<UserConfig['defaults']>,
+): Pick<Settings, 'launch' | 'executor' | 'notices'> {
+  const notices: string[] = [];
+  const legacy = (where: string, value: string | undefined, kind: 'launch' | 'executor') => {
+    if (value === undefined || value === '') return undefined;
+    if (!(RUNNER_CHOICES as readonly string[]).includes(value))
+      throw new ConfigError(`${where}: '${value}' is not one of ${RUNNER_CHOICES.join(', ')}.`, {
+        fix: 'Use --launch auto|local|docker, or --executor local|slurm.',
+      });
+    const isExecutor = value === 'slurm';
+    if (isExecutor !== (kind === 'executor')) return undefined;
+    const now = where.startsWith('--')
+      ? isExecutor
+        ? '--executor'
+        : '--launch'
+      : where.startsWith('LLEM_')
+        ? isExecutor
+          ? 'LLEM_EXECUTOR'
+          : 'LLEM_LAUNCH'
+        : isExecutor
+          ? 'defaults.executor'
+          : 'defaults.launch';
+    const notice = `${where} is now ${now} (the old name works until the next minor version).`;
+    if (!notices.includes(notice)) notices.push(notice);
+    return value;
+  };
+  const launch = pick(
+    'launch',
+    LAUNCH_CHOICES,
+    [
+      ['flag', flags.launch ?? legacy('--runner', flags.runner, 'launch')],
+      ['env', env.LLEM_LAUNCH || legacy('LLEM_RUNNER', env.LLEM_RUNNER, 'launch')],
+      ['user-config', d.launch ?? legacy('defaults.runner', d.runner, 'launch')],
+    ],
+    'auto',
+  );
+  const executor = pickPluginName(
+    'executor',
+    [
+      ['flag', flags.executor ?? legacy('--runner', flags.runner, 'executor')],
+      ['env', env.LLEM_EXECUTOR || legacy('LLEM_RUNNER', env.LLEM_RUNNER, 'executor')],
+      ['user-config', d.executor ?? legacy('defaults.runner', d.runner, 'executor')],
+    ],
+    'local',
+  );
+  return { launch, executor, notices };
 }
 
 /** Resolves every setting from flags, env, user config and defaults. */
@@ -246,7 +321,7 @@ export function resolveSettings(
       resolve(cwd, 'results'),
       cwd,
     ) as Setting<string>,
-    runner: pick('runner', RUNNER_CHOICES, layers(flags.runner, 'LLEM_RUNNER', d.runner), 'auto'),
+    ...launchAndExecutor(flags, env, d),
     python: pickPath(layers(flags.python, 'LLEM_PYTHON', d.python), null, cwd),
     maxRuns: pickCount(
       'max_runs',

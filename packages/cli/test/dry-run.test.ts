@@ -4,7 +4,7 @@ import { filesUnder, jsonLines, llem, sandbox } from './llem.js';
 
 const study = `name: dry
 model: builtin:tiny-gpt2
-runner: local
+launch: local
 precision: fp32
 n: 4
 sweep:

@@ -6,7 +6,7 @@ describe('llem run: a failing workload', () => {
     const box = sandbox(inject('python'));
     const path = box.write(
       'broken.yaml',
-      `model: ${box.dir}/no-such-model\nrunner: local\nprecision: fp32\nn: 2\ndataset: synthetic\nbaseline: {enabled: false}\nwarmup: {enabled: false}\n`,
+      `model: ${box.dir}/no-such-model\nlaunch: local\nprecision: fp32\nn: 2\ndataset: synthetic\nbaseline: {enabled: false}\nwarmup: {enabled: false}\n`,
     );
     const r = await llem(['run', path], box.env);
     expect(r.code).toBe(1);

@@ -7,7 +7,7 @@ import { finished, jsonLines, llem, processesMentioning, sandbox, startLlem } fr
 const study = `name: mini
 model: builtin:tiny-gpt2
 backend: pytorch
-runner: local
+launch: local
 precision: fp32
 n: 4
 dataset: { source: synthetic, input_len: 16 }

@@ -5,13 +5,12 @@ import {
   checkExperimentConfig,
   computeConfigHash,
   deepMerge,
-  expandStudy,
   MAX_CONFIG_DEPTH,
   parseConfigText,
   parseSetOverride,
-  planExperiment,
   resolveExperimentConfig,
 } from '../src/index.js';
+import { expandStudy, planExperiment } from '../src/orchestration/index.js';
 import { configErrorOf as errorOf } from './helpers/config-error.js';
 
 /** `{key: {key: ... leaf}}`, `depth` mappings deep, built without recursion. */

@@ -1,14 +1,22 @@
-import 'reflect-metadata';
-import { inject, injectable } from 'tsyringe';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Clock, createContainer, type ExperimentState, type StateStore, TOKENS } from '../src/index.js';
-import { steppingClock } from '../src/testing/index.js';
+import {
+  type ExperimentState,
+  type LlemPlugin,
+  PluginRegistry,
+  type StateStore,
+  TOKENS,
+} from '../src/index.js';
+import { createLlem, LocalExecutor } from '../src/orchestration/index.js';
+import { ProcessGroupTestRunner } from './orchestration/helpers/process-runner.js';
 
 /** A store small enough to write here; the real ones live in @llem/state-fs and @llem/state-sqlite. */
-function memoryStore(): StateStore {
+function memoryStore(name = 'memory'): StateStore {
   const states = new Map<string, ExperimentState>();
   return {
-    name: 'memory',
+    name,
     create: async () => {
       throw new Error('unused');
     },
@@ -26,52 +34,62 @@ function memoryStore(): StateStore {
   };
 }
 
-@injectable()
-class ExperimentLookup {
-  constructor(
-    @inject(TOKENS.StateStore) readonly store: StateStore,
-    @inject(TOKENS.Clock) readonly clock: Clock,
-  ) {}
+const plugin =
+  <K extends LlemPlugin['kind']>(kind: K, name: string, create: LlemPlugin<K>['create']) =>
+  async () =>
+    ({ kind, name, create }) as LlemPlugin;
 
-  async phaseOf(id: string): Promise<string> {
-    return (await this.store.load(id))?.phase ?? 'absent';
-  }
-}
-
-describe('DI wiring', () => {
-  it('resolves the registered store by TOKENS.StateStore', () => {
-    const store = memoryStore();
-    const container = createContainer({ stateStore: store });
-    expect(container.resolve<StateStore>(TOKENS.StateStore)).toBe(store);
+describe('createLlem: the one composition root', () => {
+  it('resolves the store, runner and executor by name through the registry, with the store directory', async () => {
+    const created: unknown[] = [];
+    const registry = new PluginRegistry({
+      builtins: {
+        store: {
+          memory: plugin('store', 'memory', (options) => {
+            created.push(options);
+            return memoryStore();
+          }),
+        },
+        runner: { local: plugin('runner', 'local', () => new ProcessGroupTestRunner()) },
+        executor: { local: plugin('executor', 'local', () => new LocalExecutor()) },
+      },
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'llem-root-'));
+    const llem = await createLlem({
+      store: { name: 'memory', dir: join(dir, 'state') },
+      resultsDir: join(dir, 'results'),
+      registry,
+      meters: null,
+    });
+    expect(llem.store.name).toBe('memory');
+    expect(llem.storeLocation).toEqual({ name: 'memory', dir: join(dir, 'state') });
+    expect(created).toEqual([{ dir: join(dir, 'state') }]);
+    await llem.close();
   });
 
-  it('injects the store and the clock into an @injectable class through @inject tokens', async () => {
-    const store = memoryStore();
-    const clock = steppingClock();
-    const container = createContainer({ stateStore: store, clock });
-    const lookup = container.resolve(ExperimentLookup);
-    expect(lookup.store).toBe(store);
-    expect(lookup.clock).toBe(clock);
-    expect(await lookup.phaseOf('nothing')).toBe('absent');
+  it('an unknown store name is a ConfigError naming what was tried', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llem-root-'));
+    await expect(
+      createLlem({
+        store: { name: 'nope', dir: join(dir, 'state') },
+        resultsDir: dir,
+        registry: new PluginRegistry({ builtins: {} }),
+        meters: null,
+      }),
+    ).rejects.toThrow(/Unknown store 'nope'/);
   });
 
-  it('containers are independent: each has its own store', () => {
-    const a = createContainer({ stateStore: memoryStore() });
-    const b = createContainer({ stateStore: memoryStore() });
-    expect(a.resolve(TOKENS.StateStore)).not.toBe(b.resolve(TOKENS.StateStore));
-  });
-
-  it('a missing registration fails when resolved, naming the token', () => {
-    expect(() => createContainer().resolve(TOKENS.StateStore)).toThrow(/llem\.StateStore/);
+  it('two compositions are independent: each has its own store and orchestrator', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llem-root-'));
+    const runner = new ProcessGroupTestRunner();
+    const a = await createLlem({ store: memoryStore('a'), runner, resultsDir: dir, meters: null });
+    const b = await createLlem({ store: memoryStore('b'), runner, resultsDir: dir, meters: null });
+    expect(a.store).not.toBe(b.store);
+    expect(a.store.name).toBe('a');
   });
 
   it('tokens are global symbols, so separately bundled copies agree', () => {
     expect(TOKENS.StateStore).toBe(Symbol.for('llem.StateStore'));
-  });
-
-  it('defaults to the system clock and a silent logger', () => {
-    const container = createContainer();
-    expect((container.resolve(TOKENS.Clock) as Clock).now()).toBeInstanceOf(Date);
-    expect(() => (container.resolve(TOKENS.Logger) as { info(m: string): void }).info('x')).not.toThrow();
+    expect(TOKENS.EnergyMeterFactory).toBe(Symbol.for('llem.EnergyMeterFactory'));
   });
 });

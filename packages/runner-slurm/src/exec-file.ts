@@ -20,6 +20,8 @@ const ExecRunSchema = z.strictObject({
 
 export const ExecFileSchema = z.strictObject({
   schema: z.literal(EXEC_FILE_SCHEMA),
+  /** Which executor reads it (`llem exec` resolves it by name). */
+  executor: z.literal('slurm'),
   studyId: z.string().nullable(),
   /** Where result directories go (the study directory). */
   outputDir: z.string().min(1),

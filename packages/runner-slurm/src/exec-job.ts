@@ -1,15 +1,14 @@
 import { hostname } from 'node:os';
 import {
   ConfigError,
-  createOrchestration,
-  type OrchestrationParts,
+  type Llem,
   type ProgressListener,
   type RunReport,
   resolveExperimentConfig,
 } from '@llem/core';
 import { type ExecFile, execIndex, slurmJobFromEnv } from './exec-file.js';
 
-export interface ExecuteOptions {
+export interface ExecFileOptions {
   /** Run `runs[index]`; default: the array task id. */
   index?: number;
   signal?: AbortSignal;
@@ -25,20 +24,20 @@ export interface ExecuteOptions {
  */
 export async function executeFromFile(
   file: ExecFile,
-  parts: OrchestrationParts,
-  options: ExecuteOptions = {},
+  llem: Llem,
+  options: ExecFileOptions = {},
 ): Promise<RunReport> {
   const run = file.runs[execIndex(file, options.index, options.env)]!;
   // Re-validate with this node's backends: a different llem or plugin version must not measure.
-  const { config, configHash } = resolveExperimentConfig(run.config, { backends: parts.backends });
+  const backends = await llem.loadBackends([String(run.config.backend)]);
+  const { config, configHash } = resolveExperimentConfig(run.config, { backends });
   if (configHash !== run.configHash) {
     throw new ConfigError(
       `llem exec: ${run.experimentId}: the config hashes to ${configHash} here, not ${run.configHash} as on the submit host.`,
       { fix: 'Install the same llem and backend versions on the submit host and the compute nodes.' },
     );
   }
-  const { orchestrator } = createOrchestration(parts);
-  return orchestrator.run({
+  return llem.runExperiment({
     config,
     configHash,
     experimentId: run.experimentId,

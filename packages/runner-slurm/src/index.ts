@@ -1,6 +1,7 @@
 export * from './doctor.js';
 export * from './exec-file.js';
 export * from './exec-job.js';
+export * from './executor.js';
 export * from './job-shape.js';
 export * from './job-status.js';
 export { default } from './plugin.js';

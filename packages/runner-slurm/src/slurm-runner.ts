@@ -3,7 +3,6 @@ import { appendFile, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import {
-  interruptibleSleep,
   parseProtocolLine,
   type Runner,
   RunnerError,
@@ -11,6 +10,7 @@ import {
   type RunOutcome,
   type RunSpec,
 } from '@llem/core';
+import { interruptibleSleep } from '@llem/core/orchestration';
 import { batchScript, parseJobShape, type SlurmJobShape, sbatchOptions } from './job-shape.js';
 import { isActiveState, SlurmCommands, type SlurmJobInfo } from './slurm-commands.js';
 

@@ -1,35 +1,37 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
-  adoptCommittedResult,
   type Clock,
-  claimRun,
   type ExperimentResult,
   ExperimentResultSchema,
   type ExperimentState,
-  emitProgress,
-  finishStudy,
-  forces,
-  interruptibleSleep,
   isComplete,
   isoUtc,
   isStateConflictError,
   type LaunchMode,
   markFailed,
   messageOf,
-  notRunEntries,
   type PlannedRun,
   type ProgressListener,
-  RESULT_FILE_NAME,
   type RunStep,
   type StateStore,
   type StudyPlan,
   type StudyRunEntry,
   type StudySummary,
-  studyDirFor,
   systemClock,
   withSchedulerJob,
 } from '@llem/core';
+import {
+  adoptCommittedResult,
+  claimRun,
+  emitProgress,
+  finishStudy,
+  forces,
+  interruptibleSleep,
+  notRunEntries,
+  studyDirFor,
+} from '@llem/core/orchestration';
+import { RESULT_FILE_NAME } from '@llem/core/results';
 import { type ExecFile, type ExecRun, writeExecFile } from './exec-file.js';
 import { batchScript, type SlurmJobShape, sbatchOptions } from './job-shape.js';
 import { assertSharedFilesystemSafe } from './shared-store.js';
@@ -97,6 +99,12 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
     emitProgress(onProgress, { type: 'step', experimentId: run.experimentId, step: name, detail });
   const entries = notRunEntries(plan);
   const results: ExperimentResult[] = [];
+  // Each result goes into the tables and, in memory, to whoever follows the progress.
+  const keep = (run: PlannedRun, result: ExperimentResult | null) => {
+    if (!result) return;
+    results.push(result);
+    emitProgress(onProgress, { type: 'result', experimentId: run.experimentId, result });
+  };
   const tracked = new Map<string, Tracked>();
   const track = (run: PlannedRun, jobId: string) => {
     tracked.set(run.experimentId, {
@@ -131,7 +139,7 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
     ) {
       const resultPath = join(studyDir, run.resultDirName, RESULT_FILE_NAME);
       const result = await readResult(resultPath);
-      if (result) results.push(result);
+      keep(run, result);
       Object.assign(entry, {
         status: 'reused',
         attempt: state.attempt,
@@ -152,7 +160,7 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
       const past: Tracked = { run, entry: { ...entry }, jobId, lastState: null, t0: Date.now() };
       const outcome = await settle(past, ended, { store, clock, studyDir });
       if (outcome.fields.status === 'done') {
-        if (outcome.result) results.push(outcome.result);
+        keep(run, outcome.result);
         Object.assign(entry, outcome.fields, { status: 'reused' });
         step(run, 'reused', outcome.fields.resultPath ?? undefined);
       } else {
@@ -187,7 +195,7 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
         Object.assign(entry, { status: 'busy', error: claim.reason, attempt: claim.state?.attempt ?? null });
         step(run, 'busy', claim.reason);
       } else if (claim.kind === 'adopted') {
-        results.push(claim.result);
+        keep(run, claim.result);
         Object.assign(entry, { status: 'reused', attempt: claim.state.attempt, resultPath: claim.path });
         step(run, 'reused', claim.path);
       } else if (claim.kind === 'reused') {
@@ -244,7 +252,7 @@ export async function runStudyOnSlurm(plan: StudyPlan, options: SlurmStudyOption
     for (const [t, job] of ended) {
       const outcome = await settle(t, job ?? accounted.get(t.jobId) ?? null, { store, clock, studyDir });
       Object.assign(t.entry, outcome.fields, { durationS: (Date.now() - t.t0) / 1000 });
-      if (outcome.result) results.push(outcome.result);
+      keep(t.run, outcome.result);
       step(t.run, t.entry.status as RunStep, (t.entry.resultPath ?? t.entry.error) || undefined);
       tracked.delete(t.run.experimentId);
     }
@@ -313,6 +321,7 @@ async function submit(
   const scriptPath = join(ctx.slurmDir, `job-${stamp}.sh`);
   const execFile: ExecFile = {
     schema: 'llem.slurm-exec/1',
+    executor: 'slurm',
     studyId: plan.studyId,
     outputDir: ctx.studyDir,
     store: ctx.storeLocation,

@@ -77,7 +77,7 @@ describe('llem run --runner slurm (the built CLI on a real cluster)', () => {
 
   it('runs a study of 6 experiments x 2 cycles through Slurm; status shows the jobs', async () => {
     writeFileSync(join(root, 'echo.yaml'), echoStudy('cli-echo', 0.05));
-    const run = await llem(['run', 'echo.yaml', '--runner', 'slurm', ...where, '--json']);
+    const run = await llem(['run', 'echo.yaml', '--executor', 'slurm', ...where, '--json']);
     expect(run.code, run.stderr + run.stdout).toBe(0);
     expect(summaryOf(run.stdout).counts).toMatchObject({ total: 12, done: 12, failed: 0 });
     const status = await llem(['status', '--store', 'fs', '--state-dir', stateDir]);
@@ -91,7 +91,7 @@ describe('llem run --runner slurm (the built CLI on a real cluster)', () => {
       `name: cli-gpt2
 model: builtin:tiny-gpt2
 backend: pytorch
-runner: local
+launch: local
 n: 2
 dataset: { source: synthetic, input_len: 8 }
 max_input_tokens: 16
@@ -104,7 +104,7 @@ experiments:
   - {}
 `,
     );
-    const run = await llem(['run', 'gpt2.yaml', '--runner', 'slurm', ...where, '--json']);
+    const run = await llem(['run', 'gpt2.yaml', '--executor', 'slurm', ...where, '--json']);
     expect(run.code, run.stderr + run.stdout).toBe(0);
     const summary = summaryOf(run.stdout);
     expect(summary.counts).toMatchObject({ total: 1, done: 1 });
@@ -118,7 +118,7 @@ experiments:
     const run = await llem([
       'run',
       'echo.yaml',
-      '--runner',
+      '--executor',
       'slurm',
       '--store',
       'sqlite',
@@ -131,7 +131,7 @@ experiments:
 
   it('Ctrl+C cancels every job of the study and exits 130; a rerun submits only what is missing', async () => {
     writeFileSync(join(root, 'slow.yaml'), echoStudy('cli-slow', 2, '[1, 2]'));
-    const child = spawn(process.execPath, [bin, 'run', 'slow.yaml', '--runner', 'slurm', ...where], {
+    const child = spawn(process.execPath, [bin, 'run', 'slow.yaml', '--executor', 'slurm', ...where], {
       cwd: root,
       env,
       stdio: 'ignore',
@@ -155,7 +155,7 @@ experiments:
     expect(states.every((s) => s.failed || s.phase === 'done')).toBe(true);
     await store.close();
 
-    const rerun = await llem(['run', 'slow.yaml', '--runner', 'slurm', ...where, '--json']);
+    const rerun = await llem(['run', 'slow.yaml', '--executor', 'slurm', ...where, '--json']);
     expect(rerun.code, rerun.stderr).toBe(0);
     const counts = summaryOf(rerun.stdout).counts;
     expect(counts.done + counts.reused).toBe(4);

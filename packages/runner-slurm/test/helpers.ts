@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expandStudy, PluginRegistry, type StudyPlan } from '@llem/core';
+import { PluginRegistry, type StudyPlan } from '@llem/core';
+import { expandStudy } from '@llem/core/orchestration';
 import { createFsStateStore } from '@llem/state-fs';
 import { afterAll, inject } from 'vitest';
 import { parseJobShape, type SlurmJobShapeInput, type SlurmStudyOptions } from '../src/index.js';
@@ -32,7 +33,7 @@ export function echoStudy(name: string, extra: Record<string, unknown> = {}): Re
     name,
     model: 'echo-model',
     backend: 'echo',
-    runner: 'local',
+    launch: 'local',
     n: 2,
     baseline: { enabled: false },
     energy: { enabled: false },

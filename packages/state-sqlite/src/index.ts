@@ -1,4 +1,5 @@
 export { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate } from './migrations.js';
+export { default } from './plugin.js';
 export {
   createSqliteStateStore,
   DEFAULT_DB_NAME,

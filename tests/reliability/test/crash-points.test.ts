@@ -1,6 +1,6 @@
 import { existsSync, type FSWatcher, mkdirSync, readdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
-import { FAILPOINTS, SeededRandom } from '@llem/core';
+import { FAILPOINTS, SeededRandom } from '@llem/core/orchestration';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   echoStudy,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExperimentResultSchema, ExperimentStateSchema, SeededRandom } from '@llem/core';
+import { ExperimentResultSchema, ExperimentStateSchema } from '@llem/core';
+import { SeededRandom } from '@llem/core/orchestration';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   echoStudy,

@@ -10,7 +10,7 @@ import { echoStudy, filesUnder, jsonLines, llem, sandbox } from './llem.js';
 
 const experiment = `model: echo-model
 backend: echo
-runner: local
+launch: local
 n: 1
 baseline: { enabled: false }
 energy: { enabled: false }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SeededRandom } from '@llem/core';
+import { SeededRandom } from '@llem/core/orchestration';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   echoStudy,

@@ -47,7 +47,7 @@ export function echoStudy(name: string, count: number, secondsPerRequest = 0.02,
   return `name: ${name}
 model: echo-model
 backend: echo
-runner: local
+launch: local
 n: ${n}
 baseline: { enabled: false }
 energy: { enabled: false }

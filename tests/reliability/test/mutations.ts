@@ -20,7 +20,7 @@ type Doc = Record<string, unknown>;
 export const experimentBase = (): Doc => ({
   model: 'echo-model',
   backend: 'echo',
-  runner: 'local',
+  launch: 'local',
   n: 2,
   precision: 'fp32',
   random_seed: 3,

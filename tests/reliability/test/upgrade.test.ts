@@ -25,8 +25,11 @@ describe.each(['fs', 'sqlite'] as const)('a %s store written by llem 0.1', (stor
       .map((f) => readFileSync(join(box.resultsDir, f), 'utf8'));
   const before = results();
 
-  it('resumes the same study file: every run reused, no result touched', async () => {
-    const study = box.write('study.yaml', original);
+  it.each([
+    ['the same study file (runner:)', original],
+    ['the file with runner: renamed launch:', original.replace('runner: local', 'launch: local')],
+  ])('resumes %s: every run reused, no result touched', async (_what, text) => {
+    const study = box.write('study.yaml', text);
     const r = await llem(['run', study, '--json'], box.env);
     expect(r.code, r.stderr).toBe(0);
     expect(summaryOf(r.stdout).counts).toMatchObject({ total: RUNS, reused: RUNS, done: 0, failed: 0 });
@@ -34,6 +37,7 @@ describe.each(['fs', 'sqlite'] as const)('a %s store written by llem 0.1', (stor
     const { experiments, corrupt } = await statusOf(box.env);
     expect(corrupt).toEqual([]);
     expect(experiments).toHaveLength(RUNS);
-    for (const state of experiments) expect(state).toMatchObject({ phase: 'done', failed: false, attempt: 1 });
+    for (const state of experiments)
+      expect(state).toMatchObject({ phase: 'done', failed: false, attempt: 1 });
   });
 });

@@ -1,4 +1,4 @@
-import { generateJsonSchemas } from '@llem/core';
+import { generateJsonSchemas } from '@llem/core/results';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { createRegistry } from '../compose.js';
@@ -46,7 +46,8 @@ export function describeSettings(settings: Settings): Record<string, { value: un
     store: settings.store,
     state_dir: settings.stateDir,
     results_dir: settings.resultsDir,
-    runner: settings.runner,
+    launch: settings.launch,
+    executor: settings.executor,
     python:
       settings.python.value === null
         ? { value: '(the venv `llem setup pytorch` creates)', source: 'default' }

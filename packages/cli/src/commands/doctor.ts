@@ -1,15 +1,9 @@
 import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type DoctorCheck, EnergyConfigSchema, messageOf } from '@llem/core';
+import { type DoctorCheck, isLlemError, messageOf } from '@llem/core';
+import { createRegistry } from '../compose.js';
 import type { Output } from '../output.js';
 import { resolveSettings } from '../settings.js';
-
-const SAMPLER_NAMES = ['nvml', 'rapl', 'cpu-estimate'] as const;
-const SAMPLER_TITLES: Record<string, string> = {
-  nvml: 'GPU energy (NVML counters)',
-  rapl: 'CPU energy (RAPL)',
-  'cpu-estimate': 'CPU estimate (TDP x utilisation)',
-};
 
 function nodeCheck(): DoctorCheck {
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
@@ -54,69 +48,36 @@ function diskCheck(name: string, dir: string): DoctorCheck {
   return { name, status: 'ok', detail };
 }
 
-async function energyChecks(): Promise<DoctorCheck[]> {
-  const { createEnergyMeter } = await import('@llem/energy');
-  const meter = createEnergyMeter(EnergyConfigSchema.parse({}));
-  const results = await meter.probe();
-  return results.map((probe, i) => {
-    const sampler = SAMPLER_NAMES[i] ?? `sampler ${i}`;
-    const devices = probe.devices.map((d) => d.name).join(', ');
-    const notes = probe.notes?.length ? ` (${probe.notes.join('; ')})` : '';
-    if (probe.available)
-      return {
-        name: SAMPLER_TITLES[sampler] ?? sampler,
-        status: 'ok',
-        detail: `${devices || 'available'}${notes}`,
-      };
-    return {
-      name: SAMPLER_TITLES[sampler] ?? sampler,
-      // Missing GPU counters or RAPL only lower what can be measured; llem still runs.
-      status: 'warn',
-      detail: probe.reason ?? 'not available',
-      ...(probe.fix ? { fix: probe.fix } : {}),
-    } satisfies DoctorCheck;
-  });
-}
-
-async function slurmChecks(): Promise<DoctorCheck[]> {
-  const { checkSlurm } = await import('@llem/runner-slurm');
-  return (await checkSlurm()).map((check) => ({
-    name: check.name,
-    status: check.ok ? 'ok' : 'warn',
-    detail: check.detail,
-    ...(check.ok ? {} : { fix: 'Only `llem run --runner slurm` needs Slurm; see docs/slurm.md.' }),
-  }));
-}
-
-async function backendChecks(): Promise<DoctorCheck[]> {
-  const { pytorchBackend } = await import('@llem/backend-pytorch');
-  return (await pytorchBackend.doctor?.()) ?? [];
+/** Every built-in plugin that can check itself (energy sources, backends, executors), by name. */
+async function pluginChecks(settings: ReturnType<typeof resolveSettings>): Promise<DoctorCheck[]> {
+  const registry = createRegistry(settings);
+  const checks: DoctorCheck[] = [];
+  for (const kind of ['energy', 'backend', 'executor'] as const) {
+    for (const name of registry.builtinNames(kind)) {
+      try {
+        const plugin = await registry.get(kind, name);
+        checks.push(...((await plugin.doctor?.()) ?? []));
+      } catch (error) {
+        checks.push({
+          name: `${kind} ${name}`,
+          status: 'fail',
+          detail: messageOf(error),
+          ...(isLlemError(error) && error.fix ? { fix: error.fix } : {}),
+        });
+      }
+    }
+  }
+  return checks;
 }
 
 /** `llem doctor`: what this machine can measure and run, each line ok/warn/fail with the fix. */
 export async function doctorCommand(out: Output): Promise<number> {
   const settings = resolveSettings();
-  const guarded = async (name: string, work: () => Promise<DoctorCheck[]>): Promise<DoctorCheck[]> => {
-    try {
-      return await work();
-    } catch (error) {
-      return [
-        {
-          name,
-          status: 'fail',
-          detail: messageOf(error),
-          ...((error as { fix?: string }).fix ? { fix: (error as { fix: string }).fix } : {}),
-        },
-      ];
-    }
-  };
   const checks: DoctorCheck[] = [
     nodeCheck(),
     diskCheck('state dir', settings.stateDir.value),
     diskCheck('results dir', settings.resultsDir.value),
-    ...(await guarded('energy', energyChecks)),
-    ...(await guarded('pytorch backend', backendChecks)),
-    ...(await guarded('slurm', slurmChecks)),
+    ...(await pluginChecks(settings)),
   ];
   const failed = checks.filter((c) => c.status === 'fail').length;
   const warned = checks.filter((c) => c.status === 'warn').length;

@@ -1,62 +1,58 @@
-import { isInterruptedError } from '@llem/core';
+import { readFile } from 'node:fs/promises';
+import { ConfigError, isMapping, messageOf } from '@llem/core';
 import type { Command } from 'commander';
-import { compose, createRegistry, loadBackendCatalog } from '../compose.js';
+import { composeLlem, createRegistry } from '../compose.js';
 import { releaseEarlySignalHandlers } from '../early-signals.js';
 import type { Output } from '../output.js';
 import { resolveSettings } from '../settings.js';
 
 /**
- * `llem exec <exec-file> [--index n]`: what every Slurm job runs on its compute node. Measures
- * one experiment-cycle of the file written by `llem run --runner slurm`, with this node's energy
- * meter and backend, into the study's shared store and results directory.
+ * `llem exec <file> [--index n]`: what a job of a remote executor (a Slurm job) runs on its host.
+ * The file names the executor that wrote it; that executor (resolved by name, like any plugin)
+ * reads the rest and measures the run here, through the composition root for the store, plugins
+ * and GPUs the file and this host give.
  */
 export async function execCommand(command: Command, out: Output): Promise<number> {
-  const { execExitCode, executeFromFile, execIndex, jobContextLine, readExecFile, slurmGpuIndices } =
-    await import('@llem/runner-slurm');
-  const { installInterruptHandler } = await import('@llem/runner-node');
+  const path = command.args[0]!;
   const flags = command.opts<{ index?: number }>();
-  const file = await readExecFile(command.args[0]!);
-  const run = file.runs[execIndex(file, flags.index)]!;
-  out.line(jobContextLine(file, flags.index));
-  const settings = resolveSettings({ store: file.store.name, stateDir: file.store.dir });
-  const registry = createRegistry({ ...settings, plugins: [...settings.plugins, ...file.plugins] });
-  const backends = await loadBackendCatalog(registry, [String(run.config.backend)]);
-  const energy = run.config.energy as { enabled?: boolean } | undefined;
-  const gpus = (run.config.gpus as number[] | null | undefined) ?? slurmGpuIndices();
-  const composition = await compose({
-    settings,
-    registry,
-    backends,
-    energyConfig: energy?.enabled ? (run.config.energy as never) : undefined,
-    gpuIndices: gpus ?? undefined,
-  });
+  let header: unknown;
+  try {
+    header = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`llem exec: cannot read ${path}: ${messageOf(error)}`, {
+      fix: 'An executor writes this file where every node can read it (a shared filesystem).',
+    });
+  }
+  const name = isMapping(header) && typeof header.executor === 'string' ? header.executor : undefined;
+  if (!name)
+    throw new ConfigError(`llem exec: ${path} does not say which executor wrote it (no "executor" field).`, {
+      fix: 'Use the same llem version on the submit host and the compute nodes.',
+    });
+  const settings = resolveSettings();
+  const registry = createRegistry(settings);
+  const executor = await registry.get('executor', name);
+  if (!executor.exec)
+    throw new ConfigError(`llem exec: the ${name} executor runs nothing in other processes.`);
+
+  const { installInterruptHandler } = await import('@llem/runner-node');
   // scancel sends SIGTERM: the workload is stopped and the state marked interrupted.
   const interrupt = installInterruptHandler({ onFirst: (m) => out.info(m), onSecond: (m) => out.info(m) });
   releaseEarlySignalHandlers();
   try {
-    const report = await executeFromFile(
-      file,
-      { store: composition.store, runner: composition.runner, backends, meter: composition.energyMeter },
-      {
-        index: flags.index,
-        signal: interrupt.signal,
-        onProgress: (event) => {
-          if (event.type === 'step')
-            out.line(`llem exec: ${event.step}${event.detail ? ` ${event.detail}` : ''}`);
-          else if (event.type === 'log') out.line(event.line);
-        },
+    return await executor.exec(path, {
+      index: flags.index,
+      signal: interrupt.signal,
+      line: (text) => out.line(text),
+      compose: ({ store, resultsDir, plugins, gpuIndices }) => {
+        const here = resolveSettings({ store: store.name, stateDir: store.dir, resultsDir });
+        const jobRegistry = createRegistry(
+          { ...here, plugins: [...here.plugins, ...plugins] },
+          { gpuIndices: gpuIndices ?? null },
+        );
+        return composeLlem(here, jobRegistry);
       },
-    );
-    out.line(`llem exec: ${report.experimentId} ${report.status}${report.error ? `: ${report.error}` : ''}`);
-    return execExitCode(report);
-  } catch (error) {
-    if (isInterruptedError(error)) {
-      out.line('llem exec: interrupted');
-      return 130;
-    }
-    throw error;
+    });
   } finally {
     interrupt.dispose();
-    await composition.close();
   }
 }

@@ -1,4 +1,4 @@
-import { readResults } from '@llem/core';
+import { readResults } from '@llem/core/results';
 import Table from 'cli-table3';
 import type { Output } from '../output.js';
 import { resolveSettings } from '../settings.js';

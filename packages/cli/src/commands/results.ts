@@ -1,21 +1,17 @@
 import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { ConfigError, type ExperimentResult, writeFileAtomic } from '@llem/core';
 import {
-  ConfigError,
   compareResults,
-  type ExperimentResult,
   formatPercent,
   formatResultProblem,
   formatSig3,
-  loadReportTimeseries,
   readResults,
-  renderReport,
   studyTableColumns,
   summaryRow,
   type TableFormat,
-  writeFileAtomic,
   writeTable,
-} from '@llem/core';
+} from '@llem/core/results';
 import Table from 'cli-table3';
 import type { Output } from '../output.js';
 import { resolveSettings } from '../settings.js';
@@ -161,6 +157,7 @@ export async function resultsReport(
     throw new ConfigError(`No results under ${target} to report on.`, {
       fix: 'Run a study first, or pass its directory.',
     });
+  const { loadReportTimeseries, renderReport } = await import('@llem/report');
   const timeseries = await loadReportTimeseries(loaded);
   const html = renderReport(
     loaded.map((l) => l.result),

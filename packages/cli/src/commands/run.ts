@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import {
@@ -7,7 +7,6 @@ import {
   ConfigError,
   type ConfigOverride,
   type ExperimentResult,
-  ExperimentResultSchema,
   InterruptedError,
   isSafePath,
   type LaunchMode,
@@ -16,27 +15,29 @@ import {
   parseSetOverride,
   type RawConfig,
   type StudyPlan,
-  StudyRunner,
   type StudySummary,
-  studyDirFor,
 } from '@llem/core';
+import { launchModeFor, resolveLaunch, studyDirFor } from '@llem/core/orchestration';
 import type { InterruptHandler } from '@llem/runner-node';
 import type { Command } from 'commander';
-import { compose, createRegistry } from '../compose.js';
+import { composeLlem, createRegistry } from '../compose.js';
 import { releaseEarlySignalHandlers } from '../early-signals.js';
-import { resolveLaunch } from '../launch.js';
 import type { Output } from '../output.js';
 import { loadPlan, type OverrideFlags, overridesFromFlags } from '../plan.js';
 import { resolveSettings, type Settings } from '../settings.js';
 import { duration } from '../view/format.js';
 import { createView, type ProgressView, type RunFinished } from '../view/progress.js';
 import { resultsTable } from '../view/tables.js';
-import type { SlurmFlags } from './run-slurm.js';
 
-export interface RunFlags extends OverrideFlags, SlurmFlags {
+export interface RunFlags extends OverrideFlags {
   cycles?: number;
   order?: string;
+  launch?: string;
+  executor?: string;
+  /** Old name of --launch (and --runner slurm of --executor slurm). */
   runner?: string;
+  executorConfig?: string;
+  executorOption?: string[];
   store?: string;
   stateDir?: string;
   resultsDir?: string;
@@ -44,6 +45,50 @@ export interface RunFlags extends OverrideFlags, SlurmFlags {
   force?: boolean;
   /** `--max-runs`: most experiment-cycles the study may expand to. */
   maxRuns?: number;
+  // The slurm executor's options under their own flags (they become executor options).
+  slurmConfig?: string;
+  partition?: string;
+  account?: string;
+  qos?: string;
+  time?: string;
+  gpusPerExperiment?: number;
+  gpuOption?: string;
+  cpusPerTask?: number;
+  mem?: string;
+  sbatch?: string[];
+  array?: boolean | number;
+}
+
+/**
+ * The executor's options from the command line: `--executor-config FILE` (the slurm job shape
+ * file under its old flag `--slurm-config`), the job-shape flags, then each `--executor-option
+ * key=value` (a YAML value) over them. The executor checks them: an option it does not know is
+ * its error, not the CLI's.
+ */
+export function executorOptions(flags: RunFlags): Record<string, unknown> | undefined {
+  const options: Record<string, unknown> = {};
+  const set = (key: string, value: unknown) => {
+    if (value !== undefined) options[key] = value;
+  };
+  set('config', flags.executorConfig ?? flags.slurmConfig);
+  set('partition', flags.partition);
+  set('account', flags.account);
+  set('qos', flags.qos);
+  set('time', flags.time);
+  set('gpus_per_experiment', flags.gpusPerExperiment);
+  set('gpu_option', flags.gpuOption);
+  set('cpus_per_task', flags.cpusPerTask);
+  set('mem', flags.mem);
+  set('sbatch', flags.sbatch);
+  if (flags.array !== undefined) {
+    options.array = true;
+    if (typeof flags.array === 'number') options.array_limit = flags.array;
+  }
+  for (const text of flags.executorOption ?? []) {
+    const { path, value } = parseSetOverride(text);
+    options[path.join('.')] = value;
+  }
+  return Object.keys(options).length > 0 ? options : undefined;
 }
 
 /** `llem run <file>`: validates, plans, then runs every experiment-cycle (or prints the plan). */
@@ -86,42 +131,29 @@ async function runWithInterrupt(
     stateDir: flags.stateDir,
     resultsDir: flags.resultsDir,
     maxRuns: flags.maxRuns,
-    // slurm is not a launch mode: jobs launch as `auto` (or the experiment's runner:) on the node.
-    runner: flags.runner === 'slurm' ? undefined : flags.runner,
+    launch: flags.launch,
+    executor: flags.executor,
+    runner: flags.runner,
   });
-  const registry = createRegistry(settings, { dryRun: flags.dryRun });
+  const registry = createRegistry(settings, { dryRun: flags.dryRun, executor: executorOptions(flags) });
   const studyOverrides: RawConfig = {};
   if (flags.cycles !== undefined) studyOverrides.cycles = flags.cycles;
   if (flags.order !== undefined) studyOverrides.order = flags.order;
-  const onSlurm = flags.runner === 'slurm';
-  const {
-    plan,
-    backends,
-    file: configFile,
-  } = await loadPlan(file, {
+  const { plan, backends } = await loadPlan(file, {
     registry,
     experimentDefaults: settings.experimentDefaults,
     overridesFor: (raw): ConfigOverride[] => overridesFromFlags(flags, (text) => parseSetOverride(text), raw),
     studyOverrides,
     maxRuns: settings.maxRuns.value,
   });
+  for (const notice of [...settings.notices, ...plan.notices]) out.notice(notice);
   checkInterrupted(interrupt.signal);
-  const { launch, reason } = await resolveLaunch(settings, plan, backends);
+  const { launch, reason } = await resolveLaunch(settings.launch.value, plan, backends);
   checkInterrupted(interrupt.signal);
   out.debug(`launch: ${reason}`);
   if (flags.dryRun) return printDryRun(plan, backends, settings, launch, out);
   assertNoEscapingLinks(settings.resultsDir.value, plan.studyId);
 
-  // One meter serves the whole run (the orchestrator takes one): built from the first experiment
-  // that measures energy. Say so when experiments disagree on how to sample.
-  const measured = plan.experiments.filter((e) => e.config.energy.enabled);
-  const first = measured[0]?.config;
-  const samplingOf = (c: NonNullable<typeof first>) => JSON.stringify([c.energy, c.gpus]);
-  if (first && measured.some((e) => samplingOf(e.config) !== samplingOf(first))) {
-    out.info(
-      `warning: the experiments differ in energy sampling settings or gpus; this run samples every experiment as '${measured[0]!.label}' does.`,
-    );
-  }
   const view = createView(out);
   setView(view);
   // Orchestrator messages (a stale run retried, a cooldown that timed out) go through the view.
@@ -130,44 +162,25 @@ async function runWithInterrupt(
     warn: (message: string) => view.message(`warning: ${message}`),
     debug: (message: string) => (out.verbose ? view.message(`debug: ${message}`) : undefined),
   };
-  const composition = await compose({
-    logger,
-    settings,
-    registry,
-    backends,
-    // On Slurm the meter runs in each job, on its node.
-    energyConfig: onSlurm ? undefined : first?.energy,
-    gpuIndices: first?.gpus ?? undefined,
-  });
+  const llem = await composeLlem(settings, registry, { logger });
   const title = plan.kind === 'study' ? `study ${plan.studyId}` : `experiment ${plan.runs[0]!.experimentId}`;
+  const results = new Map<string, ExperimentResult>();
   let summary: StudySummary;
   try {
-    const runner = composition.container.resolve(StudyRunner);
+    checkInterrupted(interrupt.signal);
     view.start({ total: plan.runs.length, title });
-    summary = onSlurm
-      ? await (await import('./run-slurm.js')).runOnSlurm(plan, {
-          store: composition.store,
-          settings,
-          file: configFile,
-          path: file,
-          flags,
-          force: flags.force,
-          signal: interrupt.signal,
-          onProgress: progressRelay(plan, view),
-          launch,
-        })
-      : await runner.run(plan, {
-          resultsDir: settings.resultsDir.value,
-          force: flags.force,
-          signal: interrupt.signal,
-          onProgress: progressRelay(plan, view),
-          launch,
-        });
+    summary = await llem.runStudy(plan, {
+      executor: settings.executor.value,
+      force: flags.force,
+      signal: interrupt.signal,
+      onProgress: progressRelay(plan, view, results),
+      launch,
+    });
   } finally {
     view.stop();
-    await composition.close();
+    await llem.close();
   }
-  return report(summary, plan, settings, out);
+  return report(summary, plan, results, out);
 }
 
 /**
@@ -186,8 +199,12 @@ function assertNoEscapingLinks(resultsDir: string, studyId: string | null): void
   }
 }
 
-/** Turns orchestrator progress into view updates, reading each finished result for its joules. */
-function progressRelay(plan: StudyPlan, view: ProgressView): (event: ProgressEvent) => void {
+/** Turns orchestrator progress into view updates; finished results arrive in memory with their joules. */
+function progressRelay(
+  plan: StudyPlan,
+  view: ProgressView,
+  results: Map<string, ExperimentResult>,
+): (event: ProgressEvent) => void {
   const labels = new Map(
     plan.runs.map((run) => [run.experimentId, plan.experiments[run.experimentIndex]!.label]),
   );
@@ -195,33 +212,21 @@ function progressRelay(plan: StudyPlan, view: ProgressView): (event: ProgressEve
   return (event) => {
     view.event(event);
     if (event.type === 'run-start') started.set(event.experimentId, Date.now());
+    if (event.type === 'result') results.set(event.experimentId, event.result);
     if (event.type !== 'step') return;
     const status = event.step as RunFinished['status'];
     if (!['done', 'reused', 'failed', 'interrupted', 'busy'].includes(status)) return;
     const t0 = started.get(event.experimentId);
-    const base: RunFinished = {
+    const energy = results.get(event.experimentId)?.energy;
+    view.finished({
       experimentId: event.experimentId,
       label: labels.get(event.experimentId) ?? event.experimentId,
       status,
       seconds: t0 === undefined ? null : (Date.now() - t0) / 1000,
-      energyJ: null,
+      energyJ: status === 'done' && energy ? energy.total.measured_j + energy.total.estimated_j : null,
       ...(status === 'failed' || status === 'busy' ? { error: event.detail } : {}),
-    };
-    // A small file, read synchronously so the finished line comes before the next run's lines.
-    view.finished(
-      status === 'done' && event.detail ? { ...base, energyJ: readResultEnergy(event.detail) } : base,
-    );
+    });
   };
-}
-
-/** Measured plus estimated joules of a result.json, null when it has no energy or cannot be read. */
-function readResultEnergy(path: string): number | null {
-  try {
-    const energy = (JSON.parse(readFileSync(path, 'utf8')) as ExperimentResult).energy;
-    return energy ? energy.total.measured_j + energy.total.estimated_j : null;
-  } catch {
-    return null;
-  }
 }
 
 /** A path for messages: relative when under the current directory, else absolute. */
@@ -230,21 +235,17 @@ export function shownPath(path: string): string {
   return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 }
 
-async function report(
+function report(
   summary: StudySummary,
   plan: StudyPlan,
-  settings: Settings,
+  byId: ReadonlyMap<string, ExperimentResult>,
   out: Output,
-): Promise<number> {
-  const results: ExperimentResult[] = [];
-  for (const run of summary.runs) {
-    if (!run.resultPath) continue;
-    try {
-      results.push(ExperimentResultSchema.parse(JSON.parse(await readFile(run.resultPath, 'utf8'))));
-    } catch {
-      // Listed in the summary anyway; `llem results show` explains unreadable files.
-    }
-  }
+): number {
+  // In plan order, from memory: the executor handed each result over as it finished.
+  const results = summary.runs.flatMap((run) => {
+    const result = byId.get(run.experimentId);
+    return result ? [result] : [];
+  });
   const c = summary.counts;
   const failedRuns = summary.runs.filter((r) => r.status === 'failed' || r.status === 'busy');
   const code = summary.interrupted ? 130 : failedRuns.length > 0 ? 1 : 0;
@@ -273,7 +274,6 @@ async function report(
   if (results.length > 0) out.line(`Report:  llem results report ${dir}`);
   if (summary.interrupted)
     out.line('Interrupted: run the same command again to measure only what is missing.');
-  void settings;
   return code;
 }
 
@@ -291,15 +291,12 @@ async function printDryRun(
   try {
     for (const experiment of plan.experiments) {
       const plugin = backends.get(experiment.config.backend)!;
-      const mode: LaunchMode =
-        launch ??
-        (experiment.config.runner === 'local' || experiment.config.runner === 'docker'
-          ? experiment.config.runner
-          : (plugin.supportedLaunchModes?.[0] ?? 'local'));
+      const mode = launchModeFor(experiment.config, plugin, launch);
       let command: string;
       try {
         const launchPlan = await plugin.prepare({
           config: experiment.config,
+          section: experiment.config[experiment.config.backend],
           configHash: experiment.configHash,
           experimentId: `dry-run-${experiment.configHash}`,
           workDir: scratch,
@@ -313,7 +310,8 @@ async function printDryRun(
       } catch (error) {
         command = `(cannot prepare: ${messageOf(error).split('\n')[0]})`;
       }
-      const workload = plugin.estimateSeconds?.(experiment.config) ?? null;
+      const workload =
+        plugin.estimateSeconds?.(experiment.config, experiment.config[experiment.config.backend]) ?? null;
       const baseline =
         experiment.config.energy.enabled && experiment.config.baseline.enabled
           ? experiment.config.baseline.duration_seconds

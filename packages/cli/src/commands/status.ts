@@ -1,5 +1,4 @@
 import {
-  adoptCommittedResults,
   type ExperimentPhase,
   type ExperimentState,
   isCorruptRecordError,
@@ -7,8 +6,9 @@ import {
   StateStoreError,
   systemClock,
 } from '@llem/core';
+import { adoptCommittedResults } from '@llem/core/orchestration';
 import Table from 'cli-table3';
-import { openStore } from '../compose.js';
+import { createRegistry, openStore } from '../compose.js';
 import type { Output } from '../output.js';
 import { resolveSettings } from '../settings.js';
 
@@ -54,6 +54,27 @@ export function summariseStudies(states: readonly ExperimentState[]): StudySumma
   return [...byStudy.values()].sort((a, b) => b.lastUpdated.localeCompare(a.lastUpdated));
 }
 
+/** What each executor named on the states says of its jobs (an executor that is not installed says nothing). */
+async function schedulerStates(
+  states: readonly ExperimentState[],
+  settings: Parameters<typeof createRegistry>[0],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const names = new Set(states.flatMap((s) => (s.scheduler ? [s.scheduler.name] : [])));
+  if (names.size === 0) return out;
+  const registry = createRegistry(settings);
+  for (const name of names) {
+    try {
+      const executor = await registry.get('executor', name);
+      const found = await executor.jobStates?.(states.filter((s) => s.scheduler?.name === name));
+      for (const [id, state] of found ?? []) out.set(id, state);
+    } catch {
+      // Status stays readable where the executor is missing: the recorded job ids are still shown.
+    }
+  }
+  return out;
+}
+
 /** `llem status`: every study and experiment in the state store. */
 export async function statusCommand(flags: StatusFlags, out: Output): Promise<number> {
   const settings = resolveSettings({ store: flags.store, stateDir: flags.stateDir });
@@ -68,10 +89,8 @@ export async function statusCommand(flags: StatusFlags, out: Output): Promise<nu
       (a, b) => (a.studyId ?? '').localeCompare(b.studyId ?? '') || a.createdAt.localeCompare(b.createdAt),
     );
     const studies = summariseStudies(states);
-    // Jobs submitted by `llem run --runner slurm`: Slurm's own state beside llem's phase.
-    const slurm = states.some((s) => s.scheduler)
-      ? await (await import('@llem/runner-slurm')).slurmJobStates(states)
-      : new Map<string, string>();
+    // Jobs of an executor (Slurm): the scheduler's own state beside llem's phase.
+    const jobs = await schedulerStates(states, settings);
     if (out.json) {
       out.record({
         type: 'status',
@@ -79,7 +98,7 @@ export async function statusCommand(flags: StatusFlags, out: Output): Promise<nu
         stateDir: settings.stateDir.value,
         studies,
         experiments: states,
-        slurmStates: Object.fromEntries(slurm),
+        jobStates: Object.fromEntries(jobs),
         corrupt,
       });
       return 0;
@@ -116,7 +135,7 @@ export async function statusCommand(flags: StatusFlags, out: Output): Promise<nu
           s.attempt,
           s.cycle ?? '',
           s.scheduler
-            ? `${s.scheduler.name} ${s.scheduler.jobId}${slurm.has(s.experimentId) ? ` ${slurm.get(s.experimentId)}` : ''}`
+            ? `${s.scheduler.name} ${s.scheduler.jobId}${jobs.has(s.experimentId) ? ` ${jobs.get(s.experimentId)}` : ''}`
             : '',
           s.errorMessage ?? '',
         ]);

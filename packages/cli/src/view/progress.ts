@@ -210,6 +210,8 @@ export class JsonView implements ProgressView {
 
   event(event: ProgressEvent): void {
     if (event.type === 'log' && !this.out.verbose) return;
+    // A whole result is not a progress line: its figures come with the run's `run` record.
+    if (event.type === 'result') return;
     const { type, ...rest } = event;
     this.out.record({ type: 'progress', kind: type, ...rest });
   }

@@ -1,4 +1,5 @@
-import { type ExperimentResult, formatSummaryRow, SUMMARY_COLUMNS, summaryRow } from '@llem/core';
+import type { ExperimentResult } from '@llem/core';
+import { formatSummaryRow, SUMMARY_COLUMNS, summaryRow } from '@llem/core/results';
 import Table from 'cli-table3';
 
 /** The results table (cli-table3): one row per result, the key metrics in SUMMARY_COLUMNS order. */

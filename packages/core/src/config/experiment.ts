@@ -131,7 +131,12 @@ const DatasetInputSchema = z.preprocess((value) => {
   return value;
 }, DatasetSchema);
 
-export const RUNNER_KINDS = ['auto', 'local', 'docker'] as const;
+/** `launch:` in a config: a launch mode, or `auto` (Docker when it is ready, else local). */
+export const LAUNCH_CHOICES = ['auto', 'local', 'docker'] as const;
+export type LaunchChoice = (typeof LAUNCH_CHOICES)[number];
+
+/** The backend of an experiment that names none. */
+export const DEFAULT_BACKEND = 'pytorch';
 
 /** Fields every experiment has, whatever its backend. */
 export const ExperimentConfigBaseSchema = z.strictObject({
@@ -149,7 +154,7 @@ export const ExperimentConfigBaseSchema = z.strictObject({
   backend: z
     .string()
     .regex(/^[a-z][a-z0-9-]*$/, 'backend names are lowercase letters, digits and "-"')
-    .default('pytorch'),
+    .default(DEFAULT_BACKEND),
   n: z.number().int().min(1).default(100).describe('Number of prompts measured'),
   dataset: DatasetInputSchema.default({ source: 'aienergyscore' }),
   dataset_order: z.enum(['interleaved', 'grouped', 'shuffled']).default('interleaved'),
@@ -168,7 +173,12 @@ export const ExperimentConfigBaseSchema = z.strictObject({
   baseline: BaselineConfigSchema.prefault({}),
   energy: EnergyConfigSchema.prefault({}),
   // Volatile: never hashed (see VOLATILE_CONFIG_KEYS).
-  runner: z.enum(RUNNER_KINDS).optional(),
+  launch: z
+    .enum(LAUNCH_CHOICES)
+    .optional()
+    .describe(
+      'local process group, docker container, or auto (docker when ready); `runner:` is its old name',
+    ),
   timeout_seconds: z.number().positive().optional(),
   output_dir: z.string().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),

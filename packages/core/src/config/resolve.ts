@@ -3,6 +3,8 @@ import type { BackendCatalog } from '../plugins/backend.js';
 import { assertConfigBounds } from './bounds.js';
 import type { ExperimentConfig } from './experiment.js';
 import { type ConfigIssue, type ConfigPath, configErrorFrom } from './issues.js';
+import { upgradeLegacyKeys } from './legacy.js';
+import { isMapping } from './load.js';
 import { checkExperimentFields } from './resolver.js';
 
 export interface ResolveOptions {
@@ -28,7 +30,7 @@ export function checkExperimentConfig(
   options: ResolveOptions = {},
 ): { issues: ConfigIssue[]; config?: ExperimentConfig } {
   assertConfigBounds(raw, options.source ?? 'config', options.pathPrefix ?? []);
-  return checkExperimentFields(raw, options);
+  return checkExperimentFields(isMapping(raw) ? upgradeLegacyKeys(raw, options.source).raw : raw, options);
 }
 
 /**

@@ -2,7 +2,7 @@
 export const TOKENS = {
   StateStore: Symbol.for('llem.StateStore'),
   Runner: Symbol.for('llem.Runner'),
-  EnergyMeter: Symbol.for('llem.EnergyMeter'),
+  EnergyMeterFactory: Symbol.for('llem.EnergyMeterFactory'),
   BackendCatalog: Symbol.for('llem.BackendCatalog'),
   Clock: Symbol.for('llem.Clock'),
   Logger: Symbol.for('llem.Logger'),

@@ -12,6 +12,7 @@ export const VOLATILE_CONFIG_KEYS = [
   'output_dir',
   'metadata',
   'runner',
+  'launch',
   'timeout_seconds',
   'plugins',
 ] as const;

@@ -1,24 +1,33 @@
-import 'reflect-metadata';
 import type { Clock } from '../clock.js';
 import type { RawConfig } from '../config/load.js';
-import { createContainer, type Logger } from '../di/container.js';
+import type { Logger } from '../di/logger.js';
 import type { BackendCatalog, LaunchMode } from '../plugins/backend.js';
-import type { EnergyMeter } from '../plugins/energy.js';
+import type { EnergyMeter, EnergyMeterFactory } from '../plugins/energy.js';
+import type { StudyExecutor } from '../plugins/executor.js';
 import type { Runner } from '../plugins/runner.js';
 import type { StateStore } from '../state/store.js';
-import { ExperimentOrchestrator, type RunReport } from './experiment-orchestrator.js';
+import type { RunReport } from './experiment-orchestrator.js';
+import { createLlem } from './llem.js';
 import type { ProgressListener } from './progress.js';
 import { expandStudy, planExperiment, type StudyPlan } from './study-plan.js';
-import { StudyRunner } from './study-runner.js';
 import type { StudySummary } from './study-summary.js';
 
-/** The parts a run is made of; the CLI (the composition root) picks them. */
+/**
+ * The library API for a whole run in one call: `runExperiment` and `runStudy` with the parts
+ * given as instances. Both go through `createLlem` (the one composition root); use createLlem
+ * directly to pick parts by name, keep a store open across runs, or choose an executor.
+ */
+
+/** The parts a run is made of, as instances. */
 export interface OrchestrationParts {
   store: StateStore;
   runner: Runner;
   backends: BackendCatalog;
-  /** Omit (or null) when energy is not measured: results then carry `energy: null` and a warning. */
-  meter?: EnergyMeter | null;
+  /**
+   * The energy meters: a factory (a meter per experiment), one meter for every experiment, or
+   * omitted/null when energy is not measured (results then carry `energy: null` and a warning).
+   */
+  meter?: EnergyMeter | EnergyMeterFactory | null;
   clock?: Clock;
   logger?: Logger;
 }
@@ -38,25 +47,20 @@ export interface RunStudyOptions extends RunCommonOptions {
   writeTable?: boolean;
   /** Most experiment-cycles a raw study may expand to (expandStudy's maxRuns). */
   maxRuns?: number;
+  /** The executor (default: the local one). */
+  executor?: StudyExecutor;
 }
 
-/** Both orchestration services wired from the given parts (a tsyringe child container). */
-export function createOrchestration(parts: OrchestrationParts): {
-  orchestrator: ExperimentOrchestrator;
-  studyRunner: StudyRunner;
-} {
-  const container = createContainer({
-    stateStore: parts.store,
-    runner: parts.runner,
-    backends: parts.backends,
-    energyMeter: parts.meter ?? undefined,
-    clock: parts.clock,
-    logger: parts.logger,
+function llemFor(options: RunCommonOptions) {
+  return createLlem({
+    store: options.store,
+    resultsDir: options.resultsDir,
+    runner: options.runner,
+    backends: options.backends,
+    meters: options.meter ?? null,
+    clock: options.clock,
+    logger: options.logger,
   });
-  return {
-    orchestrator: container.resolve(ExperimentOrchestrator),
-    studyRunner: container.resolve(StudyRunner),
-  };
 }
 
 /**
@@ -69,8 +73,8 @@ export async function runExperiment(config: unknown, options: RunCommonOptions):
   const plan = planExperiment(config, { backends: options.backends, source: options.source });
   const run = plan.runs[0]!;
   const experiment = plan.experiments[0]!;
-  const { orchestrator } = createOrchestration(options);
-  return orchestrator.run({
+  const llem = await llemFor(options);
+  return llem.runExperiment({
     config: experiment.config,
     configHash: run.configHash,
     experimentId: run.experimentId,
@@ -99,9 +103,9 @@ export async function runStudy(study: StudyPlan | unknown, options: RunStudyOpti
         readBaseFile: options.readBaseFile,
         maxRuns: options.maxRuns,
       });
-  const { studyRunner } = createOrchestration(options);
-  return studyRunner.run(plan, {
-    resultsDir: options.resultsDir,
+  const llem = await llemFor(options);
+  return llem.runStudy(plan, {
+    executor: options.executor,
     force: options.force,
     signal: options.signal,
     onProgress: options.onProgress,

@@ -1,5 +1,6 @@
 import type { OutputStream } from '../plugins/runner.js';
 import type { ProtocolEvent } from '../protocol/events.js';
+import type { ExperimentResult } from '../results/experiment-result.js';
 
 /** Steps of one experiment-cycle as the orchestrator walks them (for a live view). */
 export type RunStep =
@@ -21,6 +22,8 @@ export type ProgressEvent =
   /** A protocol event from the workload (loaded, warmup-done, window-start, progress, ...). */
   | { type: 'workload'; experimentId: string; event: ProtocolEvent }
   | { type: 'log'; experimentId: string; line: string; stream: OutputStream }
+  /** A run's result, in memory, as soon as it is done or reused (nothing needs to read it back). */
+  | { type: 'result'; experimentId: string; result: ExperimentResult }
   /** Energy so far of the run in flight (since the meter started), estimates apart. */
   | { type: 'energy'; experimentId: string; measuredJ: number; estimatedJ: number }
   /** A study starts run `position` (0-based) of `total`. */

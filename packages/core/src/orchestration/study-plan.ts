@@ -1,7 +1,7 @@
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { assertConfigBounds, formatLongPath, MAX_CONFIG_DEPTH } from '../config/bounds.js';
-import { EXPERIMENT_BASE_KEYS, type ExperimentConfig } from '../config/experiment.js';
+import { DEFAULT_BACKEND, EXPERIMENT_BASE_KEYS, type ExperimentConfig } from '../config/experiment.js';
 import { fastPaths } from '../config/fast-paths.js';
 import {
   type ConfigIssue,
@@ -11,6 +11,7 @@ import {
   knownKeysAt,
   validateWith,
 } from '../config/issues.js';
+import { upgradeLegacyKeys } from '../config/legacy.js';
 import {
   deepMerge,
   detectConfigKind,
@@ -127,6 +128,8 @@ export interface StudyPlan {
   experiments: PlannedExperiment[];
   runs: PlannedRun[];
   duplicates: StudyDuplicate[];
+  /** One line per deprecated spelling the document used (e.g. `runner:` for `launch:`), for the user. */
+  notices: string[];
 }
 
 const NO_GAPS: GapsConfig = { experiment_seconds: 0, cycle_seconds: 0, cooldown: null };
@@ -138,12 +141,19 @@ export function expandStudy(raw: unknown, options: ExpandOptions = {}): StudyPla
     throw new ConfigError(`${options.source ?? 'config'}: the top level must be a mapping of fields.`);
   }
   assertConfigBounds(raw, options.source ?? 'config');
-  return detectConfigKind(raw) === 'study' ? expandStudyDocument(raw, options) : planExperiment(raw, options);
+  const upgraded = upgradeLegacyKeys(raw, options.source);
+  const plan =
+    detectConfigKind(upgraded.raw) === 'study'
+      ? expandStudyDocument(upgraded.raw, options)
+      : planExperiment(upgraded.raw, options);
+  plan.notices.push(...upgraded.notices.filter((notice) => !plan.notices.includes(notice)));
+  return plan;
 }
 
 /** A lone experiment: one run, no study, no cycle. */
 export function planExperiment(raw: unknown, options: ExpandOptions = {}): StudyPlan {
-  const input = isMapping(raw) ? { ...raw } : raw;
+  const upgraded = isMapping(raw) ? upgradeLegacyKeys(raw, options.source) : { raw, notices: [] };
+  const input = isMapping(upgraded.raw) ? { ...upgraded.raw } : upgraded.raw;
   if (isMapping(input)) delete input.version;
   const { config, configHash } = resolveExperimentConfig(input, {
     backends: options.backends,
@@ -179,6 +189,7 @@ export function planExperiment(raw: unknown, options: ExpandOptions = {}): Study
       },
     ],
     duplicates: [],
+    notices: upgraded.notices,
   };
 }
 
@@ -195,6 +206,30 @@ interface Candidate {
  * hashing or planning: what a caller needs to know to load the backend plugins before it expands
  * the document with them. Throws what expandStudy (with the same options) would throw.
  */
+/**
+ * The backends a document's experiments use, to load before expanding it: its `backend:` (or the
+ * default), plus any that a `base:` file, a swept `backend` or an `experiments:` entry names. Only
+ * those can differ, so only then is the document walked (without backends) to find them; a
+ * problem found on the way is left to the real expansion, which reports it with sections checked.
+ */
+export function backendNamesOf(raw: unknown, options: ExpandOptions = {}): string[] {
+  if (!isMapping(raw)) return [DEFAULT_BACKEND];
+  const names = new Set<string>([typeof raw.backend === 'string' ? raw.backend : DEFAULT_BACKEND]);
+  const mayVary =
+    raw.base !== undefined ||
+    (isMapping(raw.sweep) && Object.hasOwn(raw.sweep, 'backend')) ||
+    (Array.isArray(raw.experiments) &&
+      raw.experiments.some((entry) => !isMapping(entry) || 'backend' in entry));
+  if (mayVary) {
+    try {
+      for (const name of studyBackendNames(raw, { ...options, backends: undefined })) names.add(name);
+    } catch {
+      // The expansion with backends reports it.
+    }
+  }
+  return [...names].filter((name) => /^[a-z][a-z0-9-]*$/.test(name));
+}
+
 export function studyBackendNames(raw: unknown, options: ExpandOptions = {}): string[] {
   if (!isMapping(raw)) {
     throw new ConfigError(`${options.source ?? 'config'}: the top level must be a mapping of fields.`);
@@ -225,6 +260,7 @@ function checkStudyDocument(
   raw: RawConfig,
   options: ExpandOptions,
   accept: (candidate: Candidate, config: ExperimentConfig) => void,
+  notices: string[] = [],
 ): StudySettings {
   const source = options.source;
   const studyPart: RawConfig = {};
@@ -237,7 +273,7 @@ function checkStudyDocument(
   if (!settingsResult.ok) throw configErrorFrom(settingsResult.issues, source);
   const settings = settingsResult.data;
 
-  const baseFile = settings.base === undefined ? {} : readBase(settings.base, options);
+  const baseFile = settings.base === undefined ? {} : readBase(settings.base, options, notices);
   const fixed = deepMerge(baseFile, inline);
   const dimensions = settings.sweep ? sweepDimensions(fixed, settings.sweep, options.backends, source) : [];
   assertWithinMaxRuns(fixed, dimensions, settings, options);
@@ -300,24 +336,30 @@ function expandStudyDocument(raw: RawConfig, options: ExpandOptions): StudyPlan 
   const byHash = new Map<string, PlannedExperiment>();
   const hasher = new ConfigHasher();
   const fast = fastPaths.resolver;
-  const settings = checkStudyDocument(raw, options, ({ origin, assignments }, config) => {
-    const configHash = fast ? hasher.hash(config) : computeConfigHash(config);
-    const first = byHash.get(configHash);
-    if (first) {
-      duplicates.push({ origin, duplicateOf: first.origin, configHash });
-      return;
-    }
-    const experiment: PlannedExperiment = {
-      index: experiments.length,
-      origin,
-      assignments,
-      label: describeConfig(config, assignments),
-      config,
-      configHash,
-    };
-    byHash.set(configHash, experiment);
-    experiments.push(experiment);
-  });
+  const notices: string[] = [];
+  const settings = checkStudyDocument(
+    raw,
+    options,
+    ({ origin, assignments }, config) => {
+      const configHash = fast ? hasher.hash(config) : computeConfigHash(config);
+      const first = byHash.get(configHash);
+      if (first) {
+        duplicates.push({ origin, duplicateOf: first.origin, configHash });
+        return;
+      }
+      const experiment: PlannedExperiment = {
+        index: experiments.length,
+        origin,
+        assignments,
+        label: describeConfig(config, assignments),
+        config,
+        configHash,
+      };
+      byHash.set(configHash, experiment);
+      experiments.push(experiment);
+    },
+    notices,
+  );
   if (experiments.length === 0) throw noExperimentsError(source);
 
   const designHash = studyDesignHash(experiments.map((e) => e.configHash));
@@ -367,6 +409,7 @@ function expandStudyDocument(raw: RawConfig, options: ExpandOptions): StudyPlan 
     experiments,
     runs,
     duplicates,
+    notices,
   };
 }
 
@@ -445,7 +488,7 @@ export function orderRuns(count: number, cycles: number, order: CycleOrder, seed
   return out;
 }
 
-function readBase(path: string, options: ExpandOptions): RawConfig {
+function readBase(path: string, options: ExpandOptions, notices: string[]): RawConfig {
   const absolute = resolve(options.source ? dirname(options.source) : process.cwd(), path);
   let raw: RawConfig;
   try {
@@ -472,7 +515,9 @@ function readBase(path: string, options: ExpandOptions): RawConfig {
       },
     );
   }
-  const { version: _ignored, ...fields } = raw;
+  const upgraded = upgradeLegacyKeys(raw, absolute);
+  notices.push(...upgraded.notices);
+  const { version: _ignored, ...fields } = upgraded.raw;
   return fields;
 }
 

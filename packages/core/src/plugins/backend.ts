@@ -4,10 +4,14 @@ import type { ProtocolEvent } from '../protocol/events.js';
 import type { WorkloadResult } from '../results/workload-result.js';
 import type { RunOutcome, RunSpec } from './runner.js';
 
-export type LaunchMode = 'local' | 'docker';
+/** Where a workload's process runs: a local process group, or a Docker container. */
+export const LAUNCH_MODES = ['local', 'docker'] as const;
+export type LaunchMode = (typeof LAUNCH_MODES)[number];
 
-export interface BackendContext {
+export interface BackendContext<Section = unknown> {
   config: ExperimentConfig;
+  /** The backend's own section (`config[config.backend]`), validated by its configSchema: typed, defaults applied. */
+  section: Section;
   configHash: string;
   experimentId: string;
   /** A private directory for this run: config in, result and logs out. Exists already. */
@@ -35,7 +39,7 @@ export interface LaunchPlan {
   cleanupPaths?: readonly string[];
 }
 
-export interface CollectContext extends BackendContext {
+export interface CollectContext<Section = unknown> extends BackendContext<Section> {
   outcome: RunOutcome;
   events: readonly ProtocolEvent[];
   /** The last lines the workload wrote to stderr, for error messages. */
@@ -49,9 +53,17 @@ export interface DoctorCheck {
   fix?: string;
 }
 
+/** Can something start here now? `reason` says why (not), `fix` what to do about it. */
+export interface Readiness {
+  ready: boolean;
+  reason: string;
+  fix?: string;
+}
+
 /**
  * An inference backend. It launches and reports workloads; it never measures energy.
- * Third-party backends implement this and run `describeBackendContract`.
+ * Third-party backends implement this and run `describeBackendContract`. `Section` is the type
+ * of its config section: `prepare`, `collect` and `estimateSeconds` get it validated and typed.
  */
 export interface BackendPlugin<Section = unknown> {
   readonly name: string;
@@ -59,14 +71,22 @@ export interface BackendPlugin<Section = unknown> {
   /** Validates (and applies defaults to) the backend's own config section. Strict. */
   readonly configSchema: z.ZodType<Section>;
   readonly supportedPrecisions?: readonly Precision[];
+  /** The launch modes it can do, preferred first (`launch: auto` without Docker takes the first). */
   readonly supportedLaunchModes?: readonly LaunchMode[];
   /** Cross-field checks a schema cannot express; each string is one problem. */
   validate?(config: ExperimentConfig): string[];
-  prepare(ctx: BackendContext): Promise<LaunchPlan>;
-  collect(ctx: CollectContext): Promise<WorkloadResult>;
+  prepare(ctx: BackendContext<Section>): Promise<LaunchPlan>;
+  collect(ctx: CollectContext<Section>): Promise<WorkloadResult>;
   doctor?(): Promise<DoctorCheck[]>;
   /** Rough seconds for one experiment, for --dry-run and ETAs. */
-  estimateSeconds?(config: ExperimentConfig): number;
+  estimateSeconds?(config: ExperimentConfig, section: Section): number;
+  /** The container image a Docker launch runs (`env` may override it, e.g. LLEM_PYTORCH_IMAGE). */
+  image?(env?: NodeJS.ProcessEnv): string;
+  /**
+   * Can a Docker launch start here now: a docker client, a daemon, the image present? `launch:
+   * auto` runs in Docker only when every backend of the study says ready; the preflight reports it.
+   */
+  dockerReadiness?(env?: NodeJS.ProcessEnv): Promise<Readiness>;
 }
 
 export interface BackendCatalog {

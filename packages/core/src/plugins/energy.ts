@@ -1,4 +1,6 @@
+import type { ExperimentConfigBase } from '../config/experiment.js';
 import type { BaselineInfo, EnergyMeasurement } from '../energy/measurement.js';
+import type { DoctorCheck } from './backend.js';
 
 export type DeviceKind = 'gpu' | 'cpu' | 'dram' | 'other';
 
@@ -91,4 +93,22 @@ export interface EnergyMeter {
   setWorkloadPids?(pids: readonly number[]): void;
   /** Energy since start() so far (cheap: incremental); null when not running. */
   liveEnergyJ?(): LiveEnergyJ | null;
+}
+
+/**
+ * Energy meters per experiment: each experiment is measured with a meter built from its own
+ * `energy` section and GPU set, and the same meter serves the next experiment while those are
+ * unchanged (its idle baseline cache and probes are kept). Implementation: @llem/energy's
+ * `createEnergyMeterFactory`. Where meters live is the executor's business: in this process for
+ * `local`, on each job's node for `slurm`.
+ */
+export interface EnergyMeterFactory {
+  /** The meter for this experiment, or null when it does not measure energy. */
+  meterFor(config: Pick<ExperimentConfigBase, 'energy' | 'gpus'>): EnergyMeter | null;
+  /** Current GPU temperatures (for cool-down gaps), from any meter this factory made or a fresh probe. */
+  temperatures?(): Promise<Record<string, number>>;
+  /** Releases every meter it made (samplers stopped, NVML shut down). */
+  close?(): Promise<void>;
+  /** What can be measured here (`llem doctor`): one check per energy source. */
+  doctor?(): Promise<DoctorCheck[]>;
 }

@@ -4,6 +4,8 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, messageOf } from '../errors.js';
 import type { StateStore } from '../state/store.js';
 import type { BackendCatalog, BackendPlugin } from './backend.js';
+import type { EnergyMeterFactory } from './energy.js';
+import type { StudyExecutor } from './executor.js';
 import type { Runner } from './runner.js';
 
 /**
@@ -14,18 +16,39 @@ import type { Runner } from './runner.js';
  * (matched by the name they declare) → package `llem-<kind>-<name>` → `@<scope>/llem-<kind>-<name>`
  * in any scope of the nearest node_modules folders.
  */
-export type PluginKind = 'backend' | 'store' | 'runner';
+export const PLUGIN_KINDS = ['backend', 'store', 'runner', 'executor', 'energy'] as const;
+export type PluginKind = (typeof PLUGIN_KINDS)[number];
 
 export interface PluginInstances {
   backend: BackendPlugin;
   store: StateStore;
   runner: Runner;
+  executor: StudyExecutor;
+  energy: EnergyMeterFactory;
+}
+
+/**
+ * What `create` is given: the same bag for every plugin of a composition (createLlem), so a
+ * plugin takes what it knows and ignores the rest. Third-party plugins may read their own keys.
+ */
+export interface PluginOptions {
+  /** The state store's directory (stores keep their records here; caches live beside it). */
+  dir?: string;
+  /** The harness Python for backends that run one (LLEM_PYTHON, defaults.python). */
+  python?: string | null;
+  /** A dry run: create without provisioning anything. */
+  dryRun?: boolean;
+  /** GPUs of this process's allocation (a Slurm job), for experiments that name none. */
+  gpuIndices?: readonly number[] | null;
+  /** Executor settings (e.g. the slurm job shape) from --executor-config and --executor-option. */
+  executor?: Record<string, unknown>;
+  [key: string]: unknown;
 }
 
 export interface LlemPlugin<K extends PluginKind = PluginKind> {
   kind: K;
   name: string;
-  create(options?: Record<string, unknown>): PluginInstances[K] | Promise<PluginInstances[K]>;
+  create(options?: PluginOptions): PluginInstances[K] | Promise<PluginInstances[K]>;
 }
 
 /** Identity helper that types a plugin definition. */
@@ -35,12 +58,72 @@ export function definePlugin<K extends PluginKind>(plugin: LlemPlugin<K>): LlemP
 
 export type PluginLoader = () => Promise<LlemPlugin>;
 
+/**
+ * llem's own plugins by kind and name, as package names (unstorage-style): core imports none of
+ * them; a registry finds each where it is installed, when a config or flag names it.
+ */
+export const BUILTIN_PLUGIN_PACKAGES: Readonly<
+  Partial<Record<PluginKind, Readonly<Record<string, string>>>>
+> = {
+  backend: { pytorch: '@llem/backend-pytorch' },
+  store: { sqlite: '@llem/state-sqlite', fs: '@llem/state-fs' },
+  runner: { local: '@llem/runner-node' },
+  executor: { slurm: '@llem/executor-slurm' },
+  energy: { default: '@llem/energy' },
+};
+
+/** The plugin a loaded module exports (default export, or `plugin`), checked against what was asked. */
+export function pluginOf(
+  mod: Record<string, unknown>,
+  label: string,
+  kind?: PluginKind,
+  name?: string,
+): LlemPlugin {
+  const candidate = mod.default ?? mod.plugin;
+  if (!isPlugin(candidate)) {
+    throw new ConfigError(
+      `Plugin ${label} does not export a plugin (default export or \`plugin\` with kind, name, create).`,
+      {
+        fix: "Export `definePlugin({ kind: 'backend', name, create })` from @llem/core as the module's default export.",
+      },
+    );
+  }
+  if ((kind && candidate.kind !== kind) || (name && candidate.name !== name))
+    throw new ConfigError(
+      `Plugin at ${label} declares ${candidate.kind} '${candidate.name}', expected ${kind} '${name}'.`,
+    );
+  return candidate;
+}
+
+/**
+ * A loader for a built-in plugin package: imported by name from where llem is installed. A package
+ * that is not installed is a ConfigError saying which one to install.
+ */
+export function packageLoader(spec: string, kind: PluginKind, name: string): PluginLoader {
+  return async () => {
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(spec)) as Record<string, unknown>;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'ERR_MODULE_NOT_FOUND' && messageOf(error).includes(spec))
+        throw new ConfigError(`The ${kind} '${name}' needs the package ${spec}, which is not installed.`, {
+          fix: `npm install ${spec}`,
+        });
+      throw new ConfigError(`Plugin ${spec} failed to load: ${messageOf(error)}`, { cause: error });
+    }
+    return pluginOf(mod, spec, kind, name);
+  };
+}
+
 export interface PluginRegistryOptions {
   builtins?: Partial<Record<PluginKind, Record<string, PluginLoader>>>;
   /** Module paths or package names from config `plugins:` and LLEM_PLUGINS. */
   modules?: readonly string[];
   /** Where relative module paths and node_modules lookups start. */
   cwd?: string;
+  /** Given to every plugin's `create` when `get` is called without options. */
+  pluginOptions?: PluginOptions;
 }
 
 /** Splits LLEM_PLUGINS (comma- or colon-separated). */
@@ -88,7 +171,7 @@ function isPlugin(value: unknown): value is LlemPlugin {
     typeof v === 'object' &&
     typeof v.name === 'string' &&
     typeof v.create === 'function' &&
-    ['backend', 'store', 'runner'].includes(v.kind)
+    (PLUGIN_KINDS as readonly string[]).includes(v.kind)
   );
 }
 
@@ -102,27 +185,18 @@ async function importPlugin(file: string, label: string): Promise<LlemPlugin> {
       cause: error,
     });
   }
-  const candidate = mod.default ?? mod.plugin;
-  if (!isPlugin(candidate)) {
-    throw new ConfigError(
-      `Plugin ${label} does not export a plugin (default export or \`plugin\` with kind, name, create).`,
-      {
-        fix: "Export `definePlugin({ kind: 'backend', name, create })` from @llem/core as the module's default export.",
-      },
-    );
-  }
-  return candidate;
+  return pluginOf(mod, label);
 }
 
 export class PluginRegistry {
   private readonly cwd: string;
-  private readonly modules: string[];
+  private readonly moduleSpecs: string[];
   private readonly cache = new Map<string, Promise<unknown>>();
   private listedModules: Promise<LlemPlugin[]> | undefined;
 
   constructor(private readonly options: PluginRegistryOptions = {}) {
     this.cwd = options.cwd ?? process.cwd();
-    this.modules = [...(options.modules ?? [])];
+    this.moduleSpecs = [...(options.modules ?? [])];
   }
 
   /**
@@ -132,10 +206,15 @@ export class PluginRegistry {
   addModules(specs: readonly string[], baseDir: string = this.cwd): void {
     const fresh = specs
       .map((spec) => (spec.startsWith('.') ? resolve(baseDir, spec) : spec))
-      .filter((spec) => !this.modules.includes(spec));
+      .filter((spec) => !this.moduleSpecs.includes(spec));
     if (fresh.length === 0) return;
-    this.modules.push(...fresh);
+    this.moduleSpecs.push(...fresh);
     this.listedModules = undefined;
+  }
+
+  /** The plugin modules listed so far (config `plugins:`, LLEM_PLUGINS), absolute paths or package names. */
+  modules(): string[] {
+    return [...this.moduleSpecs];
   }
 
   builtinNames(kind: PluginKind): string[] {
@@ -146,12 +225,13 @@ export class PluginRegistry {
   async get<K extends PluginKind>(
     kind: K,
     name: string,
-    createOptions?: Record<string, unknown>,
+    createOptions?: PluginOptions,
   ): Promise<PluginInstances[K]> {
-    const key = `${kind}:${name}:${JSON.stringify(createOptions ?? {})}`;
+    const options = createOptions ?? this.options.pluginOptions;
+    const key = `${kind}:${name}:${JSON.stringify(options ?? {})}`;
     let pending = this.cache.get(key);
     if (!pending) {
-      pending = this.find(kind, name).then((plugin) => plugin.create(createOptions));
+      pending = this.find(kind, name).then((plugin) => plugin.create(options));
       this.cache.set(key, pending);
       pending.catch(() => this.cache.delete(key));
     }
@@ -174,7 +254,7 @@ export class PluginRegistry {
 
     const listed = (await this.loadListedModules()).find((p) => p.kind === kind && p.name === name);
     if (listed) return listed;
-    tried.push(`plugins listed in config/LLEM_PLUGINS (${this.modules.join(', ') || 'none'})`);
+    tried.push(`plugins listed in config/LLEM_PLUGINS (${this.moduleSpecs.join(', ') || 'none'})`);
 
     const packageName = `llem-${kind}-${name}`;
     for (const modules of nodeModulesDirs(this.cwd)) {
@@ -206,7 +286,7 @@ export class PluginRegistry {
 
   private loadListedModules(): Promise<LlemPlugin[]> {
     this.listedModules ??= Promise.all(
-      this.modules.map(async (spec) => {
+      this.moduleSpecs.map(async (spec) => {
         const path = isAbsolute(spec) || spec.startsWith('.') ? resolve(this.cwd, spec) : undefined;
         if (path) {
           if (!existsSync(path))

@@ -1,12 +1,13 @@
+/**
+ * @llem/core/results: reading results back (readResults, the one reader of result.json),
+ * summary and study tables (CSV, Parquet), statistics, comparison, and the JSON Schemas.
+ */
 export * from './compare.js';
-export * from './experiment-result.js';
 export * from './json-schemas.js';
 export * from './metrics.js';
 export * from './read-results.js';
-export * from './report/index.js';
 export * from './statistics.js';
 export * from './study-table.js';
 export * from './summary.js';
 export * from './table.js';
 export * from './timeseries.js';
-export * from './workload-result.js';

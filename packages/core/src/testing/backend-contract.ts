@@ -32,6 +32,7 @@ async function launch(setup: BackendContractSetup, raw: Record<string, unknown>,
   const workDir = await mkdtemp(join(tmpdir(), 'llem-backend-contract-'));
   const ctx: BackendContext = {
     config,
+    section: config[config.backend],
     configHash,
     experimentId: `contract-${configHash}`,
     workDir,
@@ -104,6 +105,7 @@ export function describeBackendContract(
         dirs.push(workDir);
         const plan = await setup.plugin.prepare({
           config,
+          section: config[config.backend],
           configHash,
           experimentId: 'contract-prepare',
           workDir,

@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/index.js';
 import {
   ASIDE_DIR_NAME,
   adoptCommittedResults,
   expandStudy,
   type FailpointName,
-  RESULT_FILE_NAME,
   runStudy,
-  systemClock,
-} from '../../src/index.js';
+} from '../../src/orchestration/index.js';
+import { RESULT_FILE_NAME } from '../../src/results/index.js';
 import { JsonFileTestStore } from './helpers/json-file-store.js';
 import { ProcessGroupTestRunner } from './helpers/process-runner.js';
 import { catalogOf, scriptBackend } from './helpers/script-backend.js';

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  claimRun,
   createState,
   type ExperimentState,
   markFailed,
@@ -15,6 +14,7 @@ import {
   withProcess,
   withSchedulerJob,
 } from '../../src/index.js';
+import { claimRun } from '../../src/orchestration/index.js';
 import { JsonFileTestStore } from './helpers/json-file-store.js';
 
 const clock = { now: () => new Date('2026-11-28T12:00:00.000Z'), monotonicNs: () => 0n };

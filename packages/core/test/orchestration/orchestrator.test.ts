@@ -4,17 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  createOrchestration,
   createState,
   ExperimentResultSchema,
   InterruptedError,
   markFailed,
   type ProgressEvent,
-  planExperiment,
-  runExperiment,
   transition,
   withProcess,
 } from '../../src/index.js';
+import { createLlem, planExperiment, runExperiment } from '../../src/orchestration/index.js';
 import { ConstantPowerMeter } from './helpers/constant-power-meter.js';
 import { JsonFileTestStore } from './helpers/json-file-store.js';
 import { ProcessGroupTestRunner } from './helpers/process-runner.js';
@@ -275,10 +273,10 @@ describe('ExperimentOrchestrator: one experiment end to end', () => {
   });
 
   it('an unknown backend fails the run with a clear message (the orchestrator is driven directly)', async () => {
-    const { orchestrator } = createOrchestration({ store, runner, backends: catalogOf() });
+    const llem = await createLlem({ store, runner, backends: catalogOf(), meters: null, resultsDir: dir });
     const plan = planExperiment(raw(), { backends: parts().backends });
     const run = plan.runs[0]!;
-    const report = await orchestrator.run({
+    const report = await llem.runExperiment({
       config: plan.experiments[0]!.config,
       configHash: run.configHash,
       experimentId: run.experimentId,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { orderRuns, SeededRandom } from '../../src/index.js';
+import { orderRuns, SeededRandom } from '../../src/orchestration/index.js';
 
 // Reference vectors computed by an independent Python port of splitmix32 + xoshiro128** (not by this code).
 describe('SeededRandom (xoshiro128** seeded by splitmix32)', () => {

@@ -6,12 +6,10 @@ import {
   type BackendPlugin,
   ConfigError,
   computeConfigHash,
-  DEFAULT_MAX_RUNS,
-  expandStudy,
   resolveExperimentConfig,
   type StudyPlan,
-  studyBackendNames,
 } from '../../src/index.js';
+import { DEFAULT_MAX_RUNS, expandStudy, studyBackendNames } from '../../src/orchestration/index.js';
 import { configErrorOf as configError } from '../helpers/config-error.js';
 import { catalogOf, scriptBackend } from './helpers/script-backend.js';
 

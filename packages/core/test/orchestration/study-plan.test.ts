@@ -2,13 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  expandStudy,
-  MAX_EXPERIMENT_ID_LENGTH,
-  resolveExperimentConfig,
-  sanitizeExperimentId,
-  studyDesignHash,
-} from '../../src/index.js';
+import { MAX_EXPERIMENT_ID_LENGTH, resolveExperimentConfig, sanitizeExperimentId } from '../../src/index.js';
+import { expandStudy, studyDesignHash } from '../../src/orchestration/index.js';
 import { configErrorOf as configError } from '../helpers/config-error.js';
 import { catalogOf, scriptBackend } from './helpers/script-backend.js';
 

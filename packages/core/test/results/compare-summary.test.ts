@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { compareResults, formatPercent, formatSig3, formatSummaryRow, summaryRow } from '../../src/index.js';
-import { makeResult } from './fixtures.js';
+import {
+  compareResults,
+  formatPercent,
+  formatSig3,
+  formatSummaryRow,
+  summaryRow,
+} from '../../src/results/index.js';
+import { makeResult } from '../../src/testing/result-fixtures.js';
 
 describe('compareResults', () => {
   it('gives deltas in % and says which side improves, per metric direction', () => {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { generateJsonSchemas, JSON_SCHEMA_FILES, jsonSchemaText } from '../../src/index.js';
+import { generateJsonSchemas, JSON_SCHEMA_FILES, jsonSchemaText } from '../../src/results/index.js';
 
 const schemasDir = fileURLToPath(new URL('../../../../schemas/', import.meta.url));
 

@@ -1,14 +1,14 @@
 import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/index.js';
 import {
-  ConfigError,
   formatResultProblem,
   MAX_RESULT_BYTES,
   type ResultProblem,
   readResults,
-} from '../../src/index.js';
-import { makeResult, tempDir } from './fixtures.js';
+} from '../../src/results/index.js';
+import { makeResult, tempDir } from '../../src/testing/result-fixtures.js';
 
 async function put(dir: string, rel: string, text: string): Promise<string> {
   const path = join(dir, rel);

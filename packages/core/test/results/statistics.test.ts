@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sampleStats, studentTCdf, studentTQuantile } from '../../src/index.js';
+import { sampleStats, studentTCdf, studentTQuantile } from '../../src/results/index.js';
 
 describe('Student t', () => {
   it('matches the textbook two-sided 95 % table', () => {

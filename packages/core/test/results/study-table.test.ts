@@ -9,8 +9,8 @@ import {
   parseCsv,
   varyingParameters,
   writeStudyTable,
-} from '../../src/index.js';
-import { makeResult, tempDir } from './fixtures.js';
+} from '../../src/results/index.js';
+import { makeResult, tempDir } from '../../src/testing/result-fixtures.js';
 
 async function readParquet(path: string): Promise<Record<string, unknown>[]> {
   const buffer = await readFile(path);

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
-import { parseCsv, type TableColumn, tableToCsv, writeTable } from '../../src/index.js';
-import { tempDir } from './fixtures.js';
+import { parseCsv, type TableColumn, tableToCsv, writeTable } from '../../src/results/index.js';
+import { tempDir } from '../../src/testing/result-fixtures.js';
 
 describe('tables', () => {
   it('CSV round-trips any text, including commas, quotes and line breaks', () => {

@@ -2,8 +2,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
-import { readTimeseriesCsv, type SamplerTrace, timeseriesColumns, writeTimeseries } from '../../src/index.js';
-import { tempDir } from './fixtures.js';
+import type { SamplerTrace } from '../../src/index.js';
+import { readTimeseriesCsv, timeseriesColumns, writeTimeseries } from '../../src/results/index.js';
+import { tempDir } from '../../src/testing/result-fixtures.js';
 
 const START = 9_007_199_254_740_993_000n; // beyond 2^53 ns: relative times must still be exact
 const s = (seconds: number) => START + BigInt(Math.round(seconds * 1e9));

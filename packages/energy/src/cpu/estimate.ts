@@ -4,8 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EnergyReading, ProbeResult } from '@llem/core';
-import { messageOf } from '@llem/core';
+import { type EnergyReading, messageOf, type ProbeResult } from '@llem/core';
 import { PollingSampler, type PollingSamplerOptions } from '../polling-sampler.js';
 import type { EnergyDeviceInfo, EnergyDeviceTrace } from '../types.js';
 import { tdpForModel } from './tdp.js';

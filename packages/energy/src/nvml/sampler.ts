@@ -1,6 +1,5 @@
 /** NVML sampler: per-GPU energy counter (Volta+) or power polling, plus temperature, clocks, memory. */
-import type { EnergyReading, ProbeResult } from '@llem/core';
-import { messageOf } from '@llem/core';
+import { type EnergyReading, messageOf, type ProbeResult } from '@llem/core';
 import { PollingSampler, type PollingSamplerOptions } from '../polling-sampler.js';
 import { relatedPids } from '../process-tree.js';
 import type { EnergyDeviceInfo, EnergyDeviceTrace, GpuProcessSample } from '../types.js';

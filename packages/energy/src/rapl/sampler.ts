@@ -1,8 +1,7 @@
 /** RAPL sampler: CPU package/core/uncore/DRAM energy counters from Linux powercap sysfs. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EnergyReading, ProbeResult } from '@llem/core';
-import { messageOf } from '@llem/core';
+import { type EnergyReading, messageOf, type ProbeResult } from '@llem/core';
 import { PollingSampler, type PollingSamplerOptions } from '../polling-sampler.js';
 import type { EnergyDeviceInfo, EnergyDeviceTrace } from '../types.js';
 

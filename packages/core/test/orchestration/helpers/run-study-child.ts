@@ -1,5 +1,5 @@
 // A second llem process for the concurrency test: runs a study on a shared store, prints its counts.
-import { runStudy } from '../../../src/index.js';
+import { runStudy } from '../../../src/orchestration/index.js';
 import { JsonFileTestStore } from './json-file-store.js';
 import { ProcessGroupTestRunner } from './process-runner.js';
 import { catalogOf, scriptBackend } from './script-backend.js';

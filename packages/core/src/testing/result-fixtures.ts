@@ -2,12 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
-import {
-  type ExperimentResult,
-  ExperimentResultSchema,
-  resolveExperimentConfig,
-  type TimeseriesRow,
-} from '../../src/index.js';
+import { resolveExperimentConfig } from '../config/resolve.js';
+import { type ExperimentResult, ExperimentResultSchema } from '../results/experiment-result.js';
+import type { TimeseriesRow } from '../results/timeseries.js';
 
 /**
  * ExperimentResult fixtures. Every fixture is parsed by ExperimentResultSchema, so a schema change

@@ -5,13 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  createOrchestration,
-  ExperimentResultSchema,
-  expandStudy,
-  type ProgressEvent,
-  runStudy,
-} from '../../src/index.js';
+import { ExperimentResultSchema, type ProgressEvent } from '../../src/index.js';
+import { createLlem, expandStudy, runStudy } from '../../src/orchestration/index.js';
 import { ConstantPowerMeter } from './helpers/constant-power-meter.js';
 import { JsonFileTestStore } from './helpers/json-file-store.js';
 import { ProcessGroupTestRunner } from './helpers/process-runner.js';
@@ -47,7 +42,7 @@ const study = (more: Record<string, unknown> = {}) => ({
   ...more,
 });
 
-describe('StudyRunner', () => {
+describe('the local executor', () => {
   it('runs every experiment x cycle in plan order and writes results, study.json and the study table', async () => {
     const summary = await runStudy(study({ order: 'interleaved' }), options());
     const plan = expandStudy(study({ order: 'interleaved' }), { backends: options().backends });
@@ -177,12 +172,10 @@ describe('StudyRunner', () => {
         backends: options().backends,
       },
     );
-    const a = createOrchestration(options()).studyRunner;
-    const b = createOrchestration(options()).studyRunner;
-    const [sa, sb] = await Promise.all([
-      a.run(plan, { resultsDir: join(dir, 'results') }),
-      b.run(plan, { resultsDir: join(dir, 'results') }),
-    ]);
+    // Two compositions (two orchestrators, two local executors) on one store directory.
+    const a = await createLlem({ ...options(), meters: null });
+    const b = await createLlem({ ...options(), meters: null });
+    const [sa, sb] = await Promise.all([a.runStudy(plan), b.runStudy(plan)]);
     const ids = await measured();
     expect([...ids].sort()).toEqual(plan.runs.map((r) => r.experimentId).sort());
     for (let i = 0; i < plan.runs.length; i++) {
@@ -194,8 +187,8 @@ describe('StudyRunner', () => {
     }
 
     // Both with force: every run is remeasured once more, not once per runner.
-    const forced = { resultsDir: join(dir, 'results'), force: true };
-    await Promise.all([a.run(plan, forced), b.run(plan, forced)]);
+    const forced = { force: true };
+    await Promise.all([a.runStudy(plan, forced), b.runStudy(plan, forced)]);
     expect((await measured()).length).toBe(2 * plan.runs.length);
   });
 

@@ -1,4 +1,4 @@
-import { formatSig3 } from '../summary.js';
+import { formatSig3 } from '@llem/core/results';
 
 /** Small pieces for hand-made inline SVG charts: escaping, scales, ticks, axes. No dependencies. */
 

@@ -1,23 +1,26 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../fs/atomic-write.js';
-import { isSafePath } from '../../security/ids.js';
-import type { ExperimentResult } from '../experiment-result.js';
-import { allWarnings, batchSizeOf, metricValue, precisionOf, qualityOk } from '../metrics.js';
+import { type ExperimentResult, isSafePath, writeFileAtomic } from '@llem/core';
 import {
+  aggregateByConfig,
+  allWarnings,
+  batchSizeOf,
+  type ConfigAggregate,
+  flattenConfig,
   type LoadedResult,
+  metricValue,
+  precisionOf,
+  qualityOk,
   type ReadResultsOptions,
   type ResultProblem,
   readResults,
-} from '../read-results.js';
-import type { SampleStats } from '../statistics.js';
-import { aggregateByConfig, type ConfigAggregate, flattenConfig, varyingParameters } from '../study-table.js';
-import {
   readTimeseriesCsv,
+  type SampleStats,
   TIMESERIES_BASENAME,
   TIMESERIES_FILE_KEYS,
   type TimeseriesRow,
-} from '../timeseries.js';
+  varyingParameters,
+} from '@llem/core/results';
 import { parameterChart, paretoChart, powerTimeline, sweepDimensions } from './charts.js';
 import { escapeHtml, fmt } from './svg.js';
 

@@ -1,13 +1,9 @@
-import 'reflect-metadata';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { inject, injectable } from 'tsyringe';
 import { type Clock, isoUtc } from '../clock.js';
-import type { Logger } from '../di/container.js';
-import { TOKENS } from '../di/tokens.js';
+import type { Logger } from '../di/logger.js';
 import { isInterruptedError } from '../errors.js';
-import type { LaunchMode } from '../plugins/backend.js';
-import type { EnergyMeter } from '../plugins/energy.js';
+import type { ExecuteOptions, ExecutorContext, StudyExecutor } from '../plugins/executor.js';
 import type { ExperimentResult } from '../results/experiment-result.js';
 import { RESULT_FILE_NAME } from '../results/read-results.js';
 import { isComplete } from '../state/experiment-state.js';
@@ -15,44 +11,47 @@ import { ownerVerdict } from '../state/liveness.js';
 import type { StateStore } from '../state/store.js';
 import { attemptIsOver, inspectCommittedResult, inspectResultFor } from './adopt.js';
 import { forces } from './claim.js';
-import { ExperimentOrchestrator, type RunReport } from './experiment-orchestrator.js';
+import type { RunReport } from './experiment-orchestrator.js';
 import { studyDirFor } from './naming.js';
-import { emitProgress, type ProgressListener } from './progress.js';
+import { emitProgress } from './progress.js';
 import { interruptibleSleep } from './sleep.js';
 import type { PlannedRun, StudyPlan } from './study-plan.js';
 import { finishStudy, notRunEntries, type StudySummary } from './study-summary.js';
 
-export interface StudyRunOptions {
-  /** Results root: a study writes into `<resultsDir>/<study-id>/`, a lone experiment into resultsDir. */
-  resultsDir: string;
-  /** Remeasure runs that are already done. */
-  force?: boolean;
-  signal?: AbortSignal;
-  onProgress?: ProgressListener;
-  launch?: LaunchMode;
-  /** Write study.csv / aggregate.csv (+ parquet) at the end (default: true for studies). */
-  writeTable?: boolean;
+/**
+ * The `local` executor: runs a StudyPlan's runs one after another in this process, with gaps and
+ * cool-downs, resuming by state: completed runs are reused (unless `force`), committed results
+ * adopted, failed and interrupted runs retried, runs another llem process holds skipped as `busy`.
+ * Never throws for a failed run; an interrupt ends the loop and the summary says `interrupted`.
+ */
+export class LocalExecutor implements StudyExecutor {
+  readonly name = 'local';
+
+  async run(plan: StudyPlan, context: ExecutorContext, options: ExecuteOptions = {}): Promise<StudySummary> {
+    return new LocalStudyRun(plan, context, options).run();
+  }
 }
 
-/**
- * Runs a StudyPlan in order with gaps and cooldowns, resuming by state: completed runs are
- * reused (unless `force`), failed and interrupted ones retried, runs another llem process holds
- * are skipped as `busy`. Never throws for a failed run; an interrupt ends the loop and the summary
- * says `interrupted`.
- */
-@injectable()
-export class StudyRunner {
-  constructor(
-    @inject(ExperimentOrchestrator) private readonly orchestrator: ExperimentOrchestrator,
-    @inject(TOKENS.StateStore) private readonly store: StateStore,
-    @inject(TOKENS.Clock) private readonly clock: Clock,
-    @inject(TOKENS.Logger) private readonly logger: Logger,
-    @inject(TOKENS.EnergyMeter, { isOptional: true }) private readonly meter: EnergyMeter | null = null,
-  ) {}
+/** One study run by the local executor (its loop state and its pauses). */
+class LocalStudyRun {
+  private readonly store: StateStore;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
 
-  async run(plan: StudyPlan, options: StudyRunOptions): Promise<StudySummary> {
+  constructor(
+    private readonly plan: StudyPlan,
+    private readonly context: ExecutorContext,
+    private readonly options: ExecuteOptions,
+  ) {
+    this.store = context.store;
+    this.clock = context.clock;
+    this.logger = context.logger;
+  }
+
+  async run(): Promise<StudySummary> {
+    const { plan, options, context } = this;
     const { signal, onProgress } = options;
-    const studyDir = studyDirFor(options.resultsDir, plan.studyId);
+    const studyDir = studyDirFor(context.resultsDir, plan.studyId);
     await mkdir(studyDir, { recursive: true });
     const startedUtc = isoUtc(this.clock.now());
     const warnings: string[] = [];
@@ -86,7 +85,7 @@ export class StudyRunner {
       // A run that will not be measured (done, or held by another process) costs no gap.
       let gapBeforeS: number | null = null;
       if (await this.willMeasure(run, studyDir, options.force ?? false, startedUtc)) {
-        const waited = await this.pause(plan, run, previousMeasured, signal, onProgress, () => {
+        const waited = await this.pause(run, previousMeasured, () => {
           if (!cooldownUnavailableWarned)
             warnings.push(
               'gaps.cooldown is set but no GPU temperature source is available: cooldown skipped.',
@@ -102,7 +101,7 @@ export class StudyRunner {
 
       let report: RunReport;
       try {
-        report = await this.orchestrator.run({
+        report = await context.experiments.run({
           config: experiment.config,
           configHash: run.configHash,
           experimentId: run.experimentId,
@@ -193,13 +192,12 @@ export class StudyRunner {
    * blocks), then the cooldown. Returns the seconds actually waited, null if nothing was planned.
    */
   private async pause(
-    plan: StudyPlan,
     run: PlannedRun,
     previous: PlannedRun | null,
-    signal: AbortSignal | undefined,
-    onProgress: ProgressListener | undefined,
     noTemperatures: () => void,
   ): Promise<number | null> {
+    const { plan } = this;
+    const { signal, onProgress } = this.options;
     const t0 = this.clock.monotonicNs();
     let planned = false;
     if (previous !== null) {
@@ -218,24 +216,21 @@ export class StudyRunner {
     }
     const cooldown = plan.gaps.cooldown;
     if (cooldown && !signal?.aborted) {
-      if (!this.meter?.temperatures) noTemperatures();
+      if (!this.context.meters?.temperatures) noTemperatures();
       else {
         planned = true;
-        await this.coolDown(cooldown, signal, onProgress);
+        await this.coolDown(cooldown);
       }
     }
     return planned ? Number(this.clock.monotonicNs() - t0) / 1e9 : null;
   }
 
   /** Polls GPU temperatures until every one is at or below the limit, or the timeout passes. */
-  private async coolDown(
-    cooldown: NonNullable<StudyPlan['gaps']['cooldown']>,
-    signal: AbortSignal | undefined,
-    onProgress: ProgressListener | undefined,
-  ): Promise<void> {
+  private async coolDown(cooldown: NonNullable<StudyPlan['gaps']['cooldown']>): Promise<void> {
+    const { signal, onProgress } = this.options;
     const deadline = this.clock.monotonicNs() + BigInt(Math.round(cooldown.timeout_seconds * 1e9));
     for (;;) {
-      const temperatures = (await this.meter?.temperatures?.()) ?? {};
+      const temperatures = (await this.context.meters?.temperatures?.()) ?? {};
       const hottest = Math.max(-Infinity, ...Object.values(temperatures));
       if (hottest <= cooldown.max_temperature_c || signal?.aborted) return;
       if (this.clock.monotonicNs() >= deadline) {

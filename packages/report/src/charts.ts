@@ -1,5 +1,4 @@
-import type { ConfigAggregate, Scalar } from '../study-table.js';
-import type { TimeseriesRow } from '../timeseries.js';
+import type { ConfigAggregate, Scalar, TimeseriesRow } from '@llem/core/results';
 import { paretoFront } from './pareto.js';
 import {
   axes,

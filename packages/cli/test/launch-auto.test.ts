@@ -29,11 +29,13 @@ async function plannedLaunch(
 ): Promise<{ launch: string; command: string }> {
   const r = await llem(['run', path, '--dry-run', '--json', ...extra], env);
   expect(r.code, r.stderr).toBe(0);
-  const plan = jsonLines(r.stdout)[0] as { experiments: { launch: string; command: string }[] };
+  const plan = jsonLines(r.stdout).find((line) => line.type === 'plan') as {
+    experiments: { launch: string; command: string }[];
+  };
   return plan.experiments[0]!;
 }
 
-describe('--runner auto', () => {
+describe('--launch auto', () => {
   it('uses Docker when the client, the daemon and the backend image are there', async () => {
     const box = sandbox('/nonexistent/python');
     const env = withFakeDocker(box, 0);
@@ -52,12 +54,51 @@ describe('--runner auto', () => {
     expect((await plannedLaunch(missing, path)).launch).toBe('local');
 
     const ready = withFakeDocker(sandbox('/nonexistent/python'), 0);
-    expect((await plannedLaunch(ready, path, ['--runner', 'local'])).launch).toBe('local');
-    expect((await plannedLaunch({ ...ready, LLEM_RUNNER: 'local' }, path)).launch).toBe('local');
-    // The config's own runner field decides too.
-    expect((await plannedLaunch(ready, box.write('l.yaml', `${experiment}runner: local\n`))).launch).toBe(
+    expect((await plannedLaunch(ready, path, ['--launch', 'local'])).launch).toBe('local');
+    expect((await plannedLaunch({ ...ready, LLEM_LAUNCH: 'local' }, path)).launch).toBe('local');
+    // The config's own launch field decides too.
+    expect((await plannedLaunch(ready, box.write('l.yaml', `${experiment}launch: local\n`))).launch).toBe(
       'local',
     );
+  });
+
+  it('still reads the old names (runner:, --runner, LLEM_RUNNER) with one notice each, the same hash', async () => {
+    const ready = withFakeDocker(sandbox('/nonexistent/python'), 0);
+    const box = sandbox('/nonexistent/python');
+    const now = await llem(
+      ['run', box.write('n.yaml', `${experiment}launch: local\n`), '--dry-run', '--json'],
+      ready,
+    );
+    const old = await llem(
+      ['run', box.write('o.yaml', `${experiment}runner: local\n`), '--dry-run', '--json'],
+      ready,
+    );
+    expect(old.code, old.stderr).toBe(0);
+    const plan = (r: typeof old) =>
+      jsonLines(r.stdout).find((line) => line.type === 'plan') as {
+        experiments: { launch: string; configHash: string }[];
+      };
+    expect(plan(old).experiments[0]).toMatchObject({
+      launch: 'local',
+      configHash: plan(now).experiments[0]!.configHash,
+    });
+    expect(jsonLines(old.stdout).filter((line) => line.type === 'notice')).toEqual([
+      { type: 'notice', message: expect.stringMatching(/^`runner:` is now `launch:`/) },
+    ]);
+    expect(jsonLines(now.stdout).filter((line) => line.type === 'notice')).toEqual([]);
+
+    const flag = await llem(
+      ['run', box.write('f.yaml', experiment), '--dry-run', '--runner', 'local'],
+      ready,
+    );
+    expect(flag.code, flag.stderr).toBe(0);
+    expect(flag.stderr).toMatch(/^notice: --runner is now --launch/m);
+    const env = await llem(['run', box.write('f.yaml', experiment), '--dry-run'], {
+      ...ready,
+      LLEM_RUNNER: 'local',
+    });
+    expect(env.stderr).toMatch(/^notice: LLEM_RUNNER is now LLEM_LAUNCH/m);
+    expect(env.stdout).toMatch(/launch local/);
   });
 
   it('runs locally without any docker client', async () => {

@@ -1,5 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SamplerTrace } from '@llem/core';
+import { readResults, writeTimeseries } from '@llem/core/results';
+import { makeResult, powerRow, tempDir } from '@llem/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
   buildReport,
@@ -8,14 +11,10 @@ import {
   niceTicks,
   paretoFront,
   powerTimeline,
-  readResults,
   renderReport,
-  type SamplerTrace,
   thinSeries,
   writeReport,
-  writeTimeseries,
-} from '../../src/index.js';
-import { makeResult, powerRow, tempDir } from './fixtures.js';
+} from '../src/index.js';
 
 const EVIL = '<script>alert("x")</script>&<img src=x onerror=alert(1)>';
 
