@@ -39,7 +39,7 @@ export function cliBuiltins(): Loaders {
       fs: defaultExport(() => import('@llem/state-fs')),
     },
     runner: { local: defaultExport(() => import('@llem/runner-node')) },
-    executor: { ...core.executor, slurm: defaultExport(() => import('@llem/runner-slurm')) },
+    executor: { ...core.executor, slurm: defaultExport(() => import('@llem/executor-slurm')) },
     energy: { default: defaultExport(() => import('@llem/energy')) },
   };
 }

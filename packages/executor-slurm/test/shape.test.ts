@@ -40,7 +40,7 @@ describe('job shape', () => {
       '--gpus=1',
     ]);
     expect(batchScript(shape)).toBe(
-      '#!/bin/sh\n# Written by llem (@llem/runner-slurm). The command is in "$@".\n#SBATCH --constraint=hbm\n#SBATCH --exclusive\nexec "$@"\n',
+      '#!/bin/sh\n# Written by llem (@llem/executor-slurm). The command is in "$@".\n#SBATCH --constraint=hbm\n#SBATCH --exclusive\nexec "$@"\n',
     );
   });
 

@@ -80,7 +80,7 @@ export function sbatchOptions(shape: SlurmJobShape): string[] {
  * sbatch's trailing arguments, so it is an argv array end to end and never parsed by a shell.
  */
 export function batchScript(shape: SlurmJobShape): string {
-  const lines = ['#!/bin/sh', '# Written by llem (@llem/runner-slurm). The command is in "$@".'];
+  const lines = ['#!/bin/sh', '# Written by llem (@llem/executor-slurm). The command is in "$@".'];
   for (const option of shape.sbatch) {
     if (/[\r\n]/.test(option))
       throw new ConfigError(`slurm sbatch line must be one line: ${JSON.stringify(option)}`);
