@@ -12,14 +12,14 @@ import {
   PluginRegistry,
   type StateStore,
 } from '@llem/core';
-import { builtinPlugins, createLlem, type LlemOptions } from '@llem/core/orchestration';
+import type { LlemOptions } from '@llem/core/orchestration';
 import { type Settings, STORE_NAMES } from './settings.js';
 
 /**
  * The CLI's side of the composition root (createLlem): which plugins it ships with, and how its
  * settings become plugin options. Every package is imported lazily, by name, when a config or flag
- * first asks for it, so a command loads only what it uses. Nothing here knows what a backend, store
- * or executor does.
+ * first asks for it, so a command loads only what it uses (`llem config validate` loads no store,
+ * runner or orchestrator). Nothing here knows what a backend, store or executor does.
  */
 
 type Loaders = Partial<Record<LlemPlugin['kind'], Record<string, PluginLoader>>>;
@@ -29,9 +29,11 @@ const defaultExport =
   async () =>
     (await load()).default as LlemPlugin;
 
-/** The plugins bundled with the CLI (core's own list, each import spelled out for the bundler). */
+/**
+ * The plugins bundled with the CLI: core's list (BUILTIN_PLUGIN_PACKAGES, plus its own `local`
+ * executor), each import spelled out for the bundler. test/bundle.test.ts checks the two lists agree.
+ */
 export function cliBuiltins(): Loaders {
-  const core = builtinPlugins();
   return {
     backend: { pytorch: defaultExport(() => import('@llem/backend-pytorch')) },
     store: {
@@ -39,7 +41,10 @@ export function cliBuiltins(): Loaders {
       fs: defaultExport(() => import('@llem/state-fs')),
     },
     runner: { local: defaultExport(() => import('@llem/runner-node')) },
-    executor: { ...core.executor, slurm: defaultExport(() => import('@llem/executor-slurm')) },
+    executor: {
+      local: async () => (await import('./orchestration.js')).builtinPlugins().executor!.local!(),
+      slurm: defaultExport(() => import('@llem/executor-slurm')),
+    },
     energy: { default: defaultExport(() => import('@llem/energy')) },
   };
 }
@@ -114,6 +119,7 @@ export async function composeLlem(
   registry: PluginRegistry,
   options: { logger?: Logger; meters?: LlemOptions['meters'] } = {},
 ): Promise<Llem> {
+  const { createLlem } = await import('./orchestration.js');
   try {
     return await createLlem({
       store: { name: settings.store.value, dir: settings.stateDir.value },

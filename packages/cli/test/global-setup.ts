@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { buildLlem, repoRoot } from '@llem/test-kit';
 import type { TestProject } from 'vitest/node';
-import { buildLlem, repoRoot } from '../src/testing.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

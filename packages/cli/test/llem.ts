@@ -1,4 +1,4 @@
-import { createSandbox, type Sandbox } from '../src/testing.js';
+import { createSandbox, type Sandbox } from '@llem/test-kit';
 
 /** The CLI tests' sandbox: the shared one, plus the real cache dir (the harness venv lives there) and offline HF. */
 export {
@@ -12,7 +12,7 @@ export {
   repoRoot,
   type Sandbox,
   startLlem,
-} from '../src/testing.js';
+} from '@llem/test-kit';
 
 export function sandbox(python?: string): Sandbox {
   return createSandbox('llem-cli-', {

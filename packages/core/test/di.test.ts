@@ -7,9 +7,12 @@ import {
   type LlemPlugin,
   PluginRegistry,
   type StateStore,
+  type StudyExecutor,
+  type StudySummary,
   TOKENS,
 } from '../src/index.js';
 import { createLlem, LocalExecutor } from '../src/orchestration/index.js';
+import { catalogOf, scriptBackend } from '../src/testing/script-backend.js';
 import { ProcessGroupTestRunner } from './orchestration/helpers/process-runner.js';
 
 /** A store small enough to write here; the real ones live in @llem/state-fs and @llem/state-sqlite. */
@@ -64,6 +67,58 @@ describe('createLlem: the one composition root', () => {
     expect(llem.store.name).toBe('memory');
     expect(llem.storeLocation).toEqual({ name: 'memory', dir: join(dir, 'state') });
     expect(created).toEqual([{ dir: join(dir, 'state') }]);
+    await llem.close();
+  });
+
+  it("a given registry's own plugin options reach every plugin it creates: executor options, a job's GPUs", async () => {
+    const created: Record<string, unknown> = {};
+    const record =
+      <K extends LlemPlugin['kind']>(kind: K, make: () => ReturnType<LlemPlugin<K>['create']>) =>
+      (options?: Record<string, unknown>) => {
+        created[kind] = options;
+        return make();
+      };
+    const executor: StudyExecutor = { name: 'probe', run: async () => ({}) as StudySummary };
+    const dir = await mkdtemp(join(tmpdir(), 'llem-root-'));
+    const registry = new PluginRegistry({
+      builtins: {
+        store: {
+          memory: plugin(
+            'store',
+            'memory',
+            record('store', () => memoryStore()),
+          ),
+        },
+        runner: { local: plugin('runner', 'local', () => new ProcessGroupTestRunner()) },
+        executor: {
+          probe: plugin(
+            'executor',
+            'probe',
+            record('executor', () => executor),
+          ),
+        },
+        energy: {
+          default: plugin(
+            'energy',
+            'default',
+            record('energy', () => ({ meterFor: () => null })),
+          ),
+        },
+      },
+      // What the CLI's registry carries: --executor-option values, and `llem exec`'s allocation.
+      pluginOptions: { dir: join(dir, 'elsewhere'), executor: { partition: 'gpu' }, gpuIndices: [1] },
+    });
+    const llem = await createLlem({
+      store: { name: 'memory', dir: join(dir, 'state') },
+      resultsDir: join(dir, 'results'),
+      registry,
+      backends: catalogOf(scriptBackend()),
+    });
+    const plan = await llem.plan({ model: 'm', backend: 'script', energy: { enabled: false } });
+    await llem.runStudy(plan, { executor: 'probe' });
+    await llem.meters();
+    const expected = { dir: join(dir, 'state'), executor: { partition: 'gpu' }, gpuIndices: [1] };
+    expect(created).toEqual({ store: expected, executor: expected, energy: expected });
     await llem.close();
   });
 

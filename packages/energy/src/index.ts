@@ -12,5 +12,6 @@ export { default } from './plugin.js';
 export * from './polling-sampler.js';
 export * from './process-tree.js';
 export * from './rapl/sampler.js';
+export * from './samplers.js';
 export * from './sampling-loop.js';
 export * from './types.js';

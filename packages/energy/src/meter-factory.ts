@@ -6,6 +6,7 @@ import {
   type ProbeResult,
 } from '@llem/core';
 import { type CreateEnergyMeterOptions, createEnergyMeter, type SamplingEnergyMeter } from './meter.js';
+import { SAMPLER_NAMES, SAMPLERS } from './samplers.js';
 
 export interface EnergyMeterFactoryOptions extends Omit<CreateEnergyMeterOptions, 'gpuIndices'> {
   /**
@@ -22,16 +23,11 @@ export interface ClosableEnergyMeterFactory extends EnergyMeterFactory {
   readonly size: number;
 }
 
-const SAMPLER_TITLES = [
-  'GPU energy (NVML counters)',
-  'CPU energy (RAPL)',
-  'CPU estimate (TDP x utilisation)',
-];
-
-/** One doctor line per sampler, in createEnergyMeter's order (nvml, rapl, cpu-estimate). */
+/** One doctor line per sampler, in the sampler table's order (createEnergyMeter probes them so). */
 function samplerChecks(probes: readonly ProbeResult[]): DoctorCheck[] {
   return probes.map((probe, i) => {
-    const name = SAMPLER_TITLES[i] ?? `sampler ${i}`;
+    const samplerName = SAMPLER_NAMES[i];
+    const name = samplerName ? SAMPLERS[samplerName].title : `sampler ${i}`;
     const devices = probe.devices.map((d) => d.name).join(', ');
     const notes = probe.notes?.length ? ` (${probe.notes.join('; ')})` : '';
     if (probe.available) return { name, status: 'ok', detail: `${devices || 'available'}${notes}` };

@@ -10,7 +10,6 @@ import {
   type EnergyMeter,
   type EnergySampler,
   type EnergySamplerName,
-  type ExperimentConfigBase,
   type LiveEnergyJ,
   type MeasurementWindowNs,
   type ProbeResult,
@@ -18,15 +17,12 @@ import {
   systemClock,
 } from '@llem/core';
 import { BaselineCache } from './baseline-cache.js';
-import { CpuEstimateSampler } from './cpu/estimate.js';
 import { LiveEnergy } from './live-energy.js';
 import { integrateTraces, type QualityThresholds } from './measure.js';
-import { NvmlSampler } from './nvml/sampler.js';
-import { RaplSampler, type ReadText } from './rapl/sampler.js';
+import { createSamplers, type EnergyConfig, type SamplerSources } from './samplers.js';
 import type { EnergyDeviceTrace } from './types.js';
 
-/** The resolved `energy` section of an experiment config. */
-export type EnergyConfig = ExperimentConfigBase['energy'];
+export type { EnergyConfig } from './samplers.js';
 
 export interface SamplingEnergyMeterOptions {
   /** Candidate samplers, in precedence order. */
@@ -246,46 +242,23 @@ export class SamplingEnergyMeter implements EnergyMeter {
   }
 }
 
-export interface CreateEnergyMeterOptions {
+export interface CreateEnergyMeterOptions extends SamplerSources {
   cacheDir?: string;
-  /** libnvidia-ml path; default env LLEM_NVML_LIBRARY, else libnvidia-ml.so.1. */
-  nvmlLibrary?: string;
-  /** GPU indices to measure; default all. */
-  gpuIndices?: readonly number[];
-  /** powercap root; default /sys/class/powercap. */
-  raplRoot?: string;
-  raplReadText?: ReadText;
-  /** /proc root for the CPU estimate; default /proc. */
-  procRoot?: string;
   clock?: Clock;
-  env?: NodeJS.ProcessEnv;
 }
 
-/** Builds the meter an experiment's `energy` section asks for. Samplers in precedence order: nvml, rapl, cpu-estimate. */
+/**
+ * Builds the meter an experiment's `energy` section asks for: one sampler of each kind from the
+ * sampler table (src/samplers.ts), in its precedence order (nvml, rapl, cpu-estimate); the meter
+ * runs those `energy.samplers` names (or, for `auto`, every one that is available).
+ */
 export function createEnergyMeter(
   config: EnergyConfig,
   options: CreateEnergyMeterOptions = {},
 ): SamplingEnergyMeter {
-  const intervalMs = config.sample_interval_ms;
-  const clock = options.clock ?? systemClock;
-  const samplers: EnergySampler[] = config.enabled
-    ? [
-        new NvmlSampler({
-          libraryPath: options.nvmlLibrary,
-          devices: options.gpuIndices,
-          intervalMs,
-          clock,
-          env: options.env,
-        }),
-        new RaplSampler({ root: options.raplRoot, readText: options.raplReadText, intervalMs, clock }),
-        new CpuEstimateSampler({
-          procRoot: options.procRoot,
-          tdpWatts: config.cpu_tdp_watts,
-          intervalMs,
-          clock,
-        }),
-      ]
-    : [];
+  const { cacheDir, clock: given, ...sources } = options;
+  const clock = given ?? systemClock;
+  const samplers: EnergySampler[] = config.enabled ? createSamplers({ config, sources, clock }) : [];
   return new SamplingEnergyMeter({
     samplers,
     selection: config.enabled ? config.samplers : 'auto',
@@ -294,7 +267,7 @@ export function createEnergyMeter(
       max_disagreement_pct: config.max_disagreement_pct,
       quality_policy: config.quality_policy,
     },
-    cacheDir: options.cacheDir,
+    cacheDir,
     clock,
   });
 }

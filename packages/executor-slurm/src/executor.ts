@@ -16,8 +16,8 @@ import { execIndex, readExecFile, slurmGpuIndices } from './exec-file.js';
 import { execExitCode, executeFromFile, jobContextLine } from './exec-job.js';
 import type { SlurmJobShape } from './job-shape.js';
 import { slurmJobStates } from './job-status.js';
+import { runStudyOnSlurm } from './run-study.js';
 import type { SlurmCommands } from './slurm-commands.js';
-import { runStudyOnSlurm } from './study-executor.js';
 
 /**
  * The `slurm` executor: every run of a study that is not done becomes a Slurm job running

@@ -17,7 +17,7 @@ export function isSharedFilesystemSafe(name: string, store?: StateStore): boolea
 export function assertSharedFilesystemSafe(name: string, store?: StateStore): void {
   if (isSharedFilesystemSafe(name, store)) return;
   throw new ConfigError(
-    `The ${name} store cannot be used with the Slurm runner: every compute node writes the study's state, ` +
+    `The ${name} store cannot be used with the slurm executor: every compute node writes the study's state, ` +
       `and ${name === 'sqlite' ? 'SQLite locking is not safe on NFS or other shared filesystems' : `the ${name} store does not declare itself safe on a shared filesystem`}.`,
     {
       fix: 'Use --store fs with --state-dir on a filesystem every node mounts (see docs/slurm.md).',

@@ -165,11 +165,6 @@ export class SlurmCommands {
     return jobs;
   }
 
-  /** Sends a signal to a job's processes (batch script included) without cancelling it. */
-  async signal(id: string, signal: 'TERM' | 'KILL' | 'INT'): Promise<void> {
-    await this.run(['scancel', `--signal=${signal}`, '--full', id]);
-  }
-
   /**
    * Cancels jobs and waits until squeue shows none of them active. scancel's exit code proves
    * nothing (an unknown id exits 0), so the queue is checked. After `graceMs`, the rest get

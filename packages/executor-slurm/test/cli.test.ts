@@ -126,7 +126,7 @@ experiments:
       join(root, 'sq'),
     ]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/sqlite store cannot be used with the Slurm runner/);
+    expect(run.stderr).toMatch(/sqlite store cannot be used with the slurm executor/);
   });
 
   it('Ctrl+C cancels every job of the study and exits 130; a rerun submits only what is missing', async () => {
@@ -160,6 +160,52 @@ experiments:
     const counts = summaryOf(rerun.stdout).counts;
     expect(counts.done + counts.reused).toBe(4);
     expect(counts.done).toBe(states.filter((s) => s.failed).length);
+  });
+
+  it('executor options reach the slurm executor: --executor-config (old --slurm-config), job-shape flags, --executor-option', async () => {
+    writeFileSync(join(root, 'one.yaml'), echoStudy('cli-options', 0.05, '[1]', 1));
+    writeFileSync(join(root, 'three-gpus.yaml'), 'gpus_per_experiment: 3\n');
+    // More GPUs than the node has: sbatch --test-only refuses, so the shape reached sbatch.
+    const refused = /sbatch refused the job: .*Requested node configuration is not available/;
+    for (const shape of [
+      ['--executor-config', 'three-gpus.yaml'],
+      ['--gpus-per-experiment', '3'],
+      ['--executor-option', 'gpus_per_experiment=3'],
+    ]) {
+      const run = await llem(['run', 'one.yaml', '--executor', 'slurm', ...shape, ...where, '--json']);
+      expect(run.code, run.stderr).toBe(1);
+      expect(summaryOf(run.stdout).counts).toMatchObject({ total: 1, failed: 1 });
+      expect(run.stdout).toMatch(refused);
+    }
+    const typo = await llem([
+      'run',
+      'one.yaml',
+      '--executor',
+      'slurm',
+      '--executor-option',
+      'partitoin=debug',
+      ...where,
+    ]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/partitoin: unknown field 'partitoin' \(did you mean 'partition'\?\)/);
+
+    // The old spelling still works, with a notice: --runner slurm --slurm-config.
+    const old = await llem([
+      'run',
+      'one.yaml',
+      '--runner',
+      'slurm',
+      '--slurm-config',
+      'three-gpus.yaml',
+      ...where,
+      '--json',
+    ]);
+    expect(old.code, old.stderr).toBe(1);
+    expect(old.stdout).toMatch(/{"type":"notice","message":"--runner is now --executor/);
+    expect(old.stdout).toMatch(refused);
+    const done = await llem(['run', 'one.yaml', '--runner', 'slurm', ...where, '--json']);
+    expect(done.code, done.stderr + done.stdout).toBe(0);
+    expect(summaryOf(done.stdout).counts).toMatchObject({ total: 1, done: 1 });
   });
 
   it('llem doctor reports the Slurm client, the controller and the GPU gres', async () => {

@@ -1,25 +1,23 @@
-import { describeRunnerContract } from '@llem/core/testing';
-import { describe, expect, it } from 'vitest';
-import { parseJobShape, SlurmRunner } from '../src/index.js';
-import './helpers.js';
+import { createRequire } from 'node:module';
+import { describeExecutorContract } from '@llem/core/testing';
+import { ProcessGroupRunner } from '@llem/runner-node';
+import { createFsStateStore } from '@llem/state-fs';
+import { parseJobShape, SlurmExecutor } from '../src/index.js';
+import { fixtureLlem } from './helpers.js';
 
-// Each workload is one real Slurm batch job.
-describeRunnerContract('SlurmRunner', () => new SlurmRunner({ pollMs: 100 }));
+// The script backend as the jobs load it: its built module (they run plain JavaScript).
+const scriptBackend = createRequire(import.meta.url).resolve('@llem/core/testing/script-backend');
 
-describe('SlurmRunner job shape', () => {
-  it('runs a --gres=gpu:1 workload with CUDA_VISIBLE_DEVICES set by Slurm', async () => {
-    const lines: string[] = [];
-    const outcome = await new SlurmRunner({
-      pollMs: 100,
-      shape: parseJobShape({ gpus_per_experiment: 1 }),
-    }).run(
-      {
-        argv: ['sh', '-c', 'echo "gpu=$CUDA_VISIBLE_DEVICES"'],
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-      },
-      { onLine: (l) => lines.push(l) },
-    );
-    expect(outcome).toMatchObject({ kind: 'exited', exitCode: 0 });
-    expect(lines).toEqual([expect.stringMatching(/^gpu=[01]$/)]);
-  });
-});
+// Every run is a real Slurm job on the test cluster, running `llem exec` (the executor's own
+// `exec`, see fixtures/exec-job.ts) on its node.
+describeExecutorContract(
+  'slurm',
+  () => ({
+    executor: () => new SlurmExecutor(parseJobShape({ poll_seconds: 0.3 })),
+    store: async (dir) => ({ store: await createFsStateStore({ dir }), location: { name: 'fs', dir } }),
+    runner: new ProcessGroupRunner(),
+    plugins: [scriptBackend],
+    llemCommand: fixtureLlem,
+  }),
+  { timeoutMs: 120_000 },
+);

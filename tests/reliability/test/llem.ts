@@ -11,10 +11,10 @@ import {
   processesMentioning,
   type Sandbox,
   startLlem as startLlemIn,
-} from '@llem/cli/testing';
+} from '@llem/test-kit';
 
 /**
- * Runs the built `llem` in a sandbox (see @llem/cli/testing). The working directory is this
+ * Runs the built `llem` in a sandbox (see @llem/test-kit). The working directory is this
  * package, whose node_modules holds `llem-backend-echo`: `backend: echo` resolves by name.
  */
 
@@ -26,7 +26,7 @@ export {
   processesMentioning,
   repoRoot,
   type Sandbox,
-} from '@llem/cli/testing';
+} from '@llem/test-kit';
 
 export const packageRoot = fileURLToPath(new URL('../', import.meta.url));
 

@@ -1,4 +1,3 @@
-import { generateJsonSchemas } from '@llem/core/results';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { createRegistry } from '../compose.js';
@@ -126,6 +125,7 @@ function indent(text: string, spaces: number): string {
 /** JSON Schema generated from the zod schemas (never hand-kept), backend sections included. */
 export async function jsonSchemaOf(kind: string): Promise<unknown> {
   if (kind === 'user') return z.toJSONSchema(UserConfigSchema, { io: 'input', unrepresentable: 'any' });
+  const { generateJsonSchemas } = await import('@llem/core/results');
   const { PytorchConfigSchema } = await import('@llem/backend-pytorch');
   const schemas = generateJsonSchemas({ backends: { pytorch: PytorchConfigSchema as z.ZodType } });
   return kind === 'study'

@@ -36,11 +36,19 @@ import type { StudySummary } from './study-summary.js';
 export interface LlemOptions {
   /** The state store: an instance, or a store plugin's name and directory (created if missing). */
   store: StateStore | StoreLocation;
+  /**
+   * With a store instance: where other processes (a Slurm job's `llem exec`) open that same store.
+   * Executors that start other processes need it; without it they refuse.
+   */
+  storeLocation?: StoreLocation;
   /** Results root: studies write into `<resultsDir>/<study-id>/`. */
   resultsDir: string;
   /** Plugins by name. Default: the built-in packages, plus the modules in LLEM_PLUGINS. */
   registry?: PluginRegistry;
-  /** Given to every plugin's `create` (the store's `dir` is set from `store`). */
+  /**
+   * Given to every plugin's `create`, over the registry's own options (the store's `dir` is set
+   * from `store`).
+   */
   pluginOptions?: PluginOptions;
   /** The runner. Default: the `local` runner plugin (@llem/runner-node). */
   runner?: Runner;
@@ -148,14 +156,17 @@ class LoadedBackends implements BackendCatalog {
 export async function createLlem(options: LlemOptions): Promise<Llem> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const storeLocation = isStore(options.store) ? null : options.store;
-  const pluginOptions: PluginOptions = {
+  const storeLocation = isStore(options.store) ? (options.storeLocation ?? null) : options.store;
+  const ownOptions: PluginOptions = {
     ...options.pluginOptions,
     ...(storeLocation ? { dir: storeLocation.dir } : {}),
   };
   const registry =
     options.registry ??
-    new PluginRegistry({ builtins: builtinPlugins(), modules: pluginsFromEnv(), pluginOptions });
+    new PluginRegistry({ builtins: builtinPlugins(), modules: pluginsFromEnv(), pluginOptions: ownOptions });
+  // A given registry's own plugin options (the CLI's executor options, harness python, a job's
+  // GPUs) reach every plugin created here; `pluginOptions` and the store's directory go over them.
+  const pluginOptions: PluginOptions = { ...registry.defaultOptions(), ...ownOptions };
 
   let store: StateStore;
   if (isStore(options.store)) store = options.store;

@@ -12,8 +12,12 @@ import type { WorkloadResult } from '../results/workload-result.js';
 
 let cachedVersion: string | undefined;
 
+/** @llem/core's version, set by a bundler that inlines this file (the llem CLI's build); else undefined. */
+declare const __LLEM_CORE_VERSION__: string | undefined;
+
 /** @llem/core's version, read once from its package.json (same relative path from src/ and dist/). */
 export function llemVersion(): string {
+  if (typeof __LLEM_CORE_VERSION__ === 'string') return __LLEM_CORE_VERSION__;
   if (cachedVersion === undefined) {
     try {
       const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

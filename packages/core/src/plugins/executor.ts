@@ -17,11 +17,15 @@ import type { EnergyMeterFactory } from './energy.js';
  * parties add more (a Kubernetes job, a remote host): a plugin of kind `executor`, resolved by name
  * like backends and stores, that passes `describeExecutorContract` from `@llem/core/testing`.
  *
- * The contract: every planned run that is not done (unless `force`) is measured at most once, by
- * whatever process the executor starts, through the store's claims; a run another process holds
- * is `busy`; progress events name each run as it starts and ends; a signal stops the study (runs
- * in flight end `interrupted`, the summary says `interrupted`); a failed run never throws, it is a
- * summary entry. The summary ends with the study tables and study.json (see finishStudy).
+ * The contract (checked by `describeExecutorContract`): every planned run that is not done (every
+ * run, with `force`) is measured exactly once, by whatever process the executor starts, through
+ * the store's claims (`claimRun`), and ends `done` in the summary and the store; a done run is
+ * reused, not measured; a run another live process holds is `busy`; progress events name each
+ * run it measures as it starts (`run-start`), every run as it ends (one final step), and hand
+ * each result over (`result`); a signal stops the study (runs in flight end `interrupted`, the
+ * summary says `interrupted`, an already-aborted signal measures nothing); a failed run never
+ * throws, it is a summary entry. The summary ends with the study tables and study.json (see
+ * finishStudy).
  */
 
 /** Where the state store is, so other processes (a Slurm job) can open the same one. */

@@ -212,6 +212,11 @@ export class PluginRegistry {
     this.listedModules = undefined;
   }
 
+  /** What `get` gives a plugin's `create` when called without options (a copy). */
+  defaultOptions(): PluginOptions {
+    return { ...this.options.pluginOptions };
+  }
+
   /** The plugin modules listed so far (config `plugins:`, LLEM_PLUGINS), absolute paths or package names. */
   modules(): string[] {
     return [...this.moduleSpecs];

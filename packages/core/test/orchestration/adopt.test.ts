@@ -14,9 +14,9 @@ import {
   runStudy,
 } from '../../src/orchestration/index.js';
 import { RESULT_FILE_NAME } from '../../src/results/index.js';
+import { catalogOf, readLedger, scriptBackend } from '../../src/testing/script-backend.js';
 import { JsonFileTestStore } from './helpers/json-file-store.js';
 import { ProcessGroupTestRunner } from './helpers/process-runner.js';
-import { catalogOf, scriptBackend } from './helpers/script-backend.js';
 
 /**
  * A result.json is the commit record of a measurement. A llem killed after committing a result
@@ -30,31 +30,33 @@ let dir: string;
 let stateDir: string;
 let ledger: string;
 let resultsDir: string;
+/** The study (its `script.ledger` counts the measured windows, in this process or a child). */
+let doc: Record<string, unknown>;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'llem-adopt-'));
   stateDir = join(dir, 'state');
   ledger = join(dir, 'ledger.txt');
   resultsDir = join(dir, 'results');
+  doc = {
+    name: 'adopt',
+    model: 'org/tiny',
+    backend: 'script',
+    n: 2,
+    script: { ledger },
+    sweep: { 'script.output_tokens': [3, 5] },
+  };
 });
 
-const doc = {
-  name: 'adopt',
-  model: 'org/tiny',
-  backend: 'script',
-  n: 2,
-  sweep: { 'script.output_tokens': [3, 5] },
-};
 const store = () => new JsonFileTestStore(stateDir);
 const options = () => ({
   store: store(),
   runner: new ProcessGroupTestRunner(),
-  backends: catalogOf(scriptBackend({ ledger })),
+  backends: catalogOf(scriptBackend()),
   resultsDir,
   writeTable: false,
 });
-const measured = async () =>
-  existsSync(ledger) ? (await readFile(ledger, 'utf8')).split('\n').filter(Boolean) : [];
+const measured = () => readLedger(ledger);
 
 /** Runs the study in a child process that SIGKILLs itself at the fail point. */
 function crashAt(point: FailpointName, hit = 1): Promise<NodeJS.Signals | null> {
@@ -62,13 +64,7 @@ function crashAt(point: FailpointName, hit = 1): Promise<NodeJS.Signals | null> 
   return new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
-      [
-        '--conditions=dev-source',
-        '--import',
-        'tsx',
-        child,
-        JSON.stringify({ doc, stateDir, ledger, resultsDir }),
-      ],
+      ['--conditions=dev-source', '--import', 'tsx', child, JSON.stringify({ doc, stateDir, resultsDir })],
       {
         cwd: fileURLToPath(new URL('../..', import.meta.url)),
         env: { ...process.env, LLEM_FAILPOINTS: `${point}@${hit}` },

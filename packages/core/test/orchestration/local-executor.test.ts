@@ -7,10 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ExperimentResultSchema, type ProgressEvent } from '../../src/index.js';
 import { createLlem, expandStudy, runStudy } from '../../src/orchestration/index.js';
+import { catalogOf, readLedger, scriptBackend } from '../../src/testing/script-backend.js';
 import { ConstantPowerMeter } from './helpers/constant-power-meter.js';
 import { JsonFileTestStore } from './helpers/json-file-store.js';
 import { ProcessGroupTestRunner } from './helpers/process-runner.js';
-import { catalogOf, scriptBackend } from './helpers/script-backend.js';
 
 let dir: string;
 let stateDir: string;
@@ -23,12 +23,11 @@ beforeEach(async () => {
   ledger = join(dir, 'ledger.txt');
 });
 
-const measured = async () =>
-  existsSync(ledger) ? (await readFile(ledger, 'utf8')).split('\n').filter(Boolean) : [];
-const options = (extra: { failOnceMarker?: string; meter?: ConstantPowerMeter } = {}) => ({
+const measured = () => readLedger(ledger);
+const options = (extra: { meter?: ConstantPowerMeter } = {}) => ({
   store: new JsonFileTestStore(stateDir),
   runner,
-  backends: catalogOf(scriptBackend({ ledger, failOnceMarker: extra.failOnceMarker })),
+  backends: catalogOf(scriptBackend()),
   meter: extra.meter ?? null,
   resultsDir: join(dir, 'results'),
 });
@@ -37,6 +36,7 @@ const study = (more: Record<string, unknown> = {}) => ({
   model: 'm',
   backend: 'script',
   n: 2,
+  script: { ledger },
   sweep: { 'script.output_tokens': [1, 2] },
   cycles: 2,
   ...more,
@@ -67,12 +67,16 @@ describe('the local executor', () => {
 
   it('resumes: done runs are reused without remeasuring, a failed run is retried', async () => {
     const marker = join(dir, 'failed-once');
-    const failing = study({ sweep: { 'script.mode': ['ok', 'fail-once'] }, cycles: 1 });
-    const first = await runStudy(failing, options({ failOnceMarker: marker }));
+    const failing = study({
+      script: { ledger, fail_once_marker: marker },
+      sweep: { 'script.mode': ['ok', 'fail-once'] },
+      cycles: 1,
+    });
+    const first = await runStudy(failing, options());
     expect(first.runs.map((r) => r.status)).toEqual(['done', 'failed']);
     expect(first.runs[1]!.error).toBe('workload failed: model failed to load');
 
-    const second = await runStudy(failing, options({ failOnceMarker: marker }));
+    const second = await runStudy(failing, options());
     expect(second.runs.map((r) => [r.status, r.attempt])).toEqual([
       ['reused', 1],
       ['done', 2],
@@ -80,7 +84,7 @@ describe('the local executor', () => {
     expect(second.runs[0]!.resultPath).toBe(first.runs[0]!.resultPath);
     expect((await measured()).filter((id) => id === first.runs[0]!.experimentId)).toHaveLength(1);
 
-    const forced = await runStudy(failing, { ...options({ failOnceMarker: marker }), force: true });
+    const forced = await runStudy(failing, { ...options(), force: true });
     expect(forced.runs.map((r) => r.status)).toEqual(['done', 'done']);
     expect(await measured()).toHaveLength(4);
   });
@@ -209,7 +213,7 @@ describe('the local executor', () => {
             '--import',
             'tsx',
             child,
-            JSON.stringify({ doc, stateDir, ledger, resultsDir: join(dir, 'results') }),
+            JSON.stringify({ doc, stateDir, resultsDir: join(dir, 'results') }),
           ],
           {
             cwd: fileURLToPath(new URL('../..', import.meta.url)),

@@ -13,10 +13,10 @@ import {
   withProcess,
 } from '../../src/index.js';
 import { createLlem, planExperiment, runExperiment } from '../../src/orchestration/index.js';
+import { catalogOf, readLedger, scriptBackend } from '../../src/testing/script-backend.js';
 import { ConstantPowerMeter } from './helpers/constant-power-meter.js';
 import { JsonFileTestStore } from './helpers/json-file-store.js';
 import { ProcessGroupTestRunner } from './helpers/process-runner.js';
-import { catalogOf, scriptBackend } from './helpers/script-backend.js';
 
 let dir: string;
 let store: JsonFileTestStore;
@@ -29,12 +29,11 @@ beforeEach(async () => {
   ledger = join(dir, 'ledger.txt');
 });
 
-const measuredIds = async () =>
-  existsSync(ledger) ? (await readFile(ledger, 'utf8')).split('\n').filter(Boolean) : [];
-const parts = (extra: { meter?: ConstantPowerMeter; failOnceMarker?: string } = {}) => ({
+const measuredIds = () => readLedger(ledger);
+const parts = (extra: { meter?: ConstantPowerMeter } = {}) => ({
   store,
   runner,
-  backends: catalogOf(scriptBackend({ ledger, failOnceMarker: extra.failOnceMarker })),
+  backends: catalogOf(scriptBackend()),
   meter: extra.meter ?? null,
   resultsDir: join(dir, 'results'),
 });
@@ -42,7 +41,7 @@ const raw = (script: Record<string, unknown> = {}, more: Record<string, unknown>
   model: 'org/tiny',
   backend: 'script',
   n: 3,
-  script,
+  script: { ledger, ...script },
   ...more,
 });
 
@@ -159,8 +158,8 @@ describe('ExperimentOrchestrator: one experiment end to end', () => {
   it('records a backend failure with the workload message, then retries it as attempt 2', async () => {
     const marker = join(dir, 'failed-once');
     const failed = await runExperiment(
-      raw({ mode: 'fail-once', message: 'CUDA out of memory' }),
-      parts({ failOnceMarker: marker }),
+      raw({ mode: 'fail-once', message: 'CUDA out of memory', fail_once_marker: marker }),
+      parts(),
     );
     expect(failed.status).toBe('failed');
     expect(failed.error).toBe('workload failed: CUDA out of memory');
@@ -173,8 +172,8 @@ describe('ExperimentOrchestrator: one experiment end to end', () => {
     });
 
     const retried = await runExperiment(
-      raw({ mode: 'fail-once', message: 'CUDA out of memory' }),
-      parts({ failOnceMarker: marker }),
+      raw({ mode: 'fail-once', message: 'CUDA out of memory', fail_once_marker: marker }),
+      parts(),
     );
     expect(retried.status).toBe('done');
     expect(retried.attempt).toBe(2);
@@ -189,7 +188,7 @@ describe('ExperimentOrchestrator: one experiment end to end', () => {
 
   it("deletes the plan's cleanup files (a secrets file outside the work dir) whatever happens", async () => {
     const secretsFile = join(dir, 'secrets.env');
-    const backends = catalogOf(scriptBackend({ ledger, secretsFile }));
+    const backends = catalogOf(scriptBackend({ secretsFile }));
     const ok = await runExperiment(raw(), { ...parts(), backends });
     expect(ok.status).toBe('done');
     expect(existsSync(secretsFile)).toBe(false);

@@ -10,8 +10,8 @@ import {
   type StudyPlan,
 } from '../../src/index.js';
 import { DEFAULT_MAX_RUNS, expandStudy, studyBackendNames } from '../../src/orchestration/index.js';
+import { catalogOf, scriptBackend } from '../../src/testing/script-backend.js';
 import { configErrorOf as configError } from '../helpers/config-error.js';
-import { catalogOf, scriptBackend } from './helpers/script-backend.js';
 
 /** A second backend with the checks that span fields: supported precisions and `validate`. */
 const other: BackendPlugin = {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAX_EXPERIMENT_ID_LENGTH, resolveExperimentConfig, sanitizeExperimentId } from '../../src/index.js';
 import { expandStudy, studyDesignHash } from '../../src/orchestration/index.js';
+import { catalogOf, scriptBackend } from '../../src/testing/script-backend.js';
 import { configErrorOf as configError } from '../helpers/config-error.js';
-import { catalogOf, scriptBackend } from './helpers/script-backend.js';
 
 const backends = catalogOf(scriptBackend());
 

@@ -9,10 +9,11 @@ import { isZombie } from '@llem/core';
  * Helpers for tests that drive the built `llem` binary: build it, run it in a sandbox (its own
  * HOME, XDG dirs, state and results under one unique temp dir, so /proc can tell which processes
  * belong to a test), collect its output, find processes it left behind. Used by the CLI's own
- * tests, the reliability suite, the echo example and the Slurm runner's tests.
+ * tests, the reliability suite, the echo example and the Slurm executor's tests. A private
+ * workspace package: it only works inside this repository.
  */
 
-/** The repository root (this file sits in packages/cli/src or packages/cli/dist). */
+/** The repository root (this file sits in packages/test-kit/src). */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const binPath = join(repoRoot, 'packages/cli/dist/bin.js');
 
