@@ -2,11 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BackendContext, resolveExperimentConfig } from '@llem/core';
+import { type BackendContext, isConfigError, resolveExperimentConfig } from '@llem/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildDockerRunArgv,
   createPytorchBackend,
+  DEFAULT_IMAGE,
+  dockerLaunchSettings,
   type PytorchBackendOptions,
   type PytorchConfig,
   pytorchSection,
@@ -154,7 +156,7 @@ describe('docker run argv', () => {
     });
   });
 
-  it('passes HF_TOKEN only through a 0600 env file outside the exchange dir, and lists it for cleanup', async () => {
+  it('passes HF_TOKEN only through a read-only mount of a 0600 file outside the exchange dir, and lists it for cleanup', async () => {
     const token = 'hf_secret_do_not_leak_123';
     const secretsDir = await tempDir('secrets');
     const plugin = createPytorchBackend({
@@ -171,8 +173,22 @@ describe('docker run argv', () => {
       workDir,
       launch: 'docker',
     });
-    const envFile = plan.spec.argv[plan.spec.argv.indexOf('--env-file') + 1]!;
+    const argv = plan.spec.argv;
+    // No --env-file: `docker inspect` shows its variables. The file is mounted; python loads it.
+    expect(argv).not.toContain('--env-file');
+    const mount = argv.find((arg) => arg.endsWith(':/run/llem/secrets.env:ro'))!;
+    const envFile = mount.slice(0, -':/run/llem/secrets.env:ro'.length);
     expect(envFile.startsWith(secretsDir)).toBe(true);
+    expect(argv[argv.indexOf('--entrypoint') + 1]).toBe('python');
+    const image = argv.indexOf(DEFAULT_IMAGE);
+    expect(argv.slice(image + 1, image + 2)).toEqual(['-c']);
+    expect(argv.slice(image + 3)).toEqual([
+      '/run/llem/secrets.env',
+      '--config',
+      '/llem/exchange/harness-config.json',
+      '--out',
+      '/llem/exchange',
+    ]);
     expect(plan.cleanupPaths).toEqual([envFile]);
     const { statSync, readFileSync } = await import('node:fs');
     expect(statSync(envFile).mode & 0o777).toBe(0o600);
@@ -185,6 +201,68 @@ describe('docker run argv', () => {
     });
     expect(everything).not.toContain(token);
     await rm(secretsDir, { recursive: true, force: true });
+  });
+});
+
+describe('LLEM_DOCKER_RUN_ARGS and LLEM_DOCKER_GPUS', () => {
+  let workDir: string;
+  beforeAll(async () => {
+    workDir = await tempDir('launch-settings');
+  });
+  afterAll(() => rm(workDir, { recursive: true, force: true }));
+
+  it('adds the flags before the image and leaves out --gpus with LLEM_DOCKER_GPUS=none', async () => {
+    const env = {
+      PATH: process.env.PATH,
+      LLEM_DOCKER_RUN_ARGS: '["--memory", "2g", "-v", "/data/my models:/models:ro"]',
+      LLEM_DOCKER_GPUS: 'none',
+    };
+    const { plan } = await dockerPlan(tinyConfig({ gpus: [1] }), { env }, workDir);
+    const argv = plan.spec.argv;
+    const image = argv.indexOf(DEFAULT_IMAGE);
+    expect(argv.slice(image - 4, image)).toEqual(['--memory', '2g', '-v', '/data/my models:/models:ro']);
+    expect(argv).not.toContain('--gpus');
+    expect(argv.join(' ')).not.toContain('CUDA_VISIBLE_DEVICES');
+    // Options given in code win over the environment.
+    const { plan: coded } = await dockerPlan(
+      tinyConfig({ gpus: [1] }),
+      { env, extraDockerRunArgs: [], dockerGpus: true },
+      workDir,
+    );
+    expect(coded.spec.argv).not.toContain('--memory');
+    expect(coded.spec.argv).toContain('--gpus');
+  });
+
+  const example = /\["--memory", "32g"/;
+  it.each([
+    ['LLEM_DOCKER_RUN_ARGS', '--memory 2g', /LLEM_DOCKER_RUN_ARGS: '--memory 2g' is not JSON/, example],
+    ['LLEM_DOCKER_RUN_ARGS', '{"memory": "2g"}', /must be a JSON array of strings/, example],
+    ['LLEM_DOCKER_RUN_ARGS', '["--memory", 2]', /must be a JSON array of strings/, example],
+    ['LLEM_DOCKER_RUN_ARGS', '["--name=other"]', /--name=other is set by llem itself/, /Remove --name=other/],
+    ['LLEM_DOCKER_RUN_ARGS', '["-d"]', /-d is set by llem itself/, /Remove -d/],
+    ['LLEM_DOCKER_GPUS', 'off', /LLEM_DOCKER_GPUS: 'off' is not one of auto, none/, /LLEM_DOCKER_GPUS=none/],
+  ])('refuses %s=%s with a ConfigError that says the fix', (name, value, message, fix) => {
+    let error: unknown;
+    try {
+      dockerLaunchSettings({ [name]: value });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isConfigError(error)).toBe(true);
+    expect((error as Error).message).toMatch(message);
+    expect((error as { fix?: string }).fix).toMatch(fix);
+  });
+
+  it('fails the plugin load, not a run, on a bad value (the CLI exits 2 before anything starts)', async () => {
+    const { default: plugin } = await import('../src/llem-plugin.js');
+    const saved = process.env.LLEM_DOCKER_RUN_ARGS;
+    process.env.LLEM_DOCKER_RUN_ARGS = 'nope';
+    try {
+      expect(() => plugin.create({})).toThrow(/LLEM_DOCKER_RUN_ARGS/);
+    } finally {
+      if (saved === undefined) delete process.env.LLEM_DOCKER_RUN_ARGS;
+      else process.env.LLEM_DOCKER_RUN_ARGS = saved;
+    }
   });
 });
 

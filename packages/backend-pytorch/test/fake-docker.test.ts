@@ -72,13 +72,18 @@ describe('docker launch through a fake docker client', () => {
     expect(result.tokens.output).toBe(result.tokens.per_request_output!.reduce((a, b) => a + b, 0));
     const [call] = await dockerCalls(fake.log);
     expect(call!.argv.slice(0, 5)).toEqual(['run', '--rm', '--init', '--name', 'llem-dock-ok']);
+    // The secrets bootstrap (python -c <code> <secrets file>) loads the token, then runs the harness.
+    expect(call!.entrypoint).toBe('python');
     expect(call!.command).toEqual([
+      '-c',
+      expect.stringContaining('runpy.run_module("llem_harness"'),
+      '/run/llem/secrets.env',
       '--config',
       '/llem/exchange/harness-config.json',
       '--out',
       '/llem/exchange',
     ]);
-    expect(call!.envFileMode).toBe(0o600); // the secrets file existed, 0600, while the container ran
+    expect(call!.secretsFileMode).toBe(0o600); // the secrets file existed, 0600, while the container ran
     expect(JSON.stringify(call!.argv)).not.toContain('hf_fake_token');
     expect((await readdir(fake.home)).filter((name) => name.endsWith('.env'))).toEqual([]); // deleted afterwards
     expect(await containerGone(fake.stateDir)).toBe(true);

@@ -12,6 +12,10 @@ export interface BuildImageOptions {
   /** Each line of build output. */
   onProgress?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** `--build-arg`s of docker/Dockerfile: BASE_IMAGE (an image whose python has torch), PYTHON_PACKAGES (install | base). */
+  buildArgs?: Readonly<Record<string, string>>;
+  /** A PEM CA bundle for pip behind a TLS-inspecting proxy: the `ca-bundle` build secret, never stored in the image. */
+  caBundle?: string;
 }
 
 /** Builds the harness image (`llem setup pytorch --docker`), streaming the build log. Returns the tag. */
@@ -19,10 +23,15 @@ export function buildHarnessImage(options: BuildImageOptions = {}): Promise<stri
   const env = options.env ?? process.env;
   const docker = options.docker ?? (env.LLEM_DOCKER || 'docker');
   const image = options.image ?? (env.LLEM_PYTORCH_IMAGE || DEFAULT_IMAGE);
-  const argv = ['build', '-t', image, '-f', DOCKERFILE_PATH, DOCKER_CONTEXT_DIR];
+  const argv = ['build', '-t', image, '-f', DOCKERFILE_PATH];
+  for (const [key, value] of Object.entries(options.buildArgs ?? {}))
+    argv.push('--build-arg', `${key}=${value}`);
+  if (options.caBundle) argv.push('--secret', `id=ca-bundle,src=${options.caBundle}`);
+  argv.push(DOCKER_CONTEXT_DIR);
   return new Promise((resolve, reject) => {
     const child = spawn(docker, argv, {
-      env: buildSubprocessEnv({ base: env }),
+      // The Dockerfile uses RUN --mount (the CA bundle secret): BuildKit, also on Docker 20.10.
+      env: buildSubprocessEnv({ base: env, extra: { DOCKER_BUILDKIT: '1' } }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const tail: string[] = [];
@@ -56,7 +65,7 @@ export function buildHarnessImage(options: BuildImageOptions = {}): Promise<stri
           {
             fix: known
               ? failure.fix
-              : 'Read the build log above (network access to PyPI is needed for transformers).',
+              : 'Read the build log above (network access to PyPI is needed for transformers; behind a TLS-inspecting proxy, pass its CA bundle as the ca-bundle build secret: see the backend-pytorch README).',
           },
         ),
       );

@@ -1,4 +1,5 @@
-import { CONTAINER_EXCHANGE_DIR, CONTAINER_HF_CACHE_DIR } from '../package-info.js';
+import { CONTAINER_EXCHANGE_DIR, CONTAINER_HF_CACHE_DIR, CONTAINER_SECRETS_FILE } from '../package-info.js';
+import { SECRET_ENV_BOOTSTRAP } from '../secrets-bootstrap.js';
 
 /** Where the container's Hugging Face cache lives on the host: a named volume or a host directory. */
 export type HfCacheMount = { volume: string } | { hostDir: string };
@@ -18,15 +19,19 @@ export interface DockerRunArgvInput {
   hfCache: HfCacheMount;
   /** `--user uid:gid`, so files in the exchange dir belong to the invoking user. null = the image's user. */
   user: { uid: number; gid: number } | null;
-  /** A 0600 file of secret `KEY=VALUE` lines (HF_TOKEN); never put secrets in `env`. */
-  envFile?: string;
+  /**
+   * A 0600 file of secret `KEY=VALUE` lines (HF_TOKEN); never put secrets in `env`. It is mounted
+   * read-only and loaded by the harness's python, not passed with `--env-file`: `docker inspect`
+   * shows every variable given by `-e` or `--env-file`, in clear.
+   */
+  secretsFile?: string;
   /** Host files or directories the workload reads, mounted read-only. */
   readOnlyMounts?: ReadonlyArray<{ source: string; target: string }>;
   /** `--pull` policy; `never` for a locally built image, so a missing image is never fetched from a registry. */
   pull?: 'never' | 'missing' | 'always';
   /** Non-secret variables for the container (`-e KEY=VALUE`). */
   env: Readonly<Record<string, string>>;
-  /** Arguments after the image, for the image's ENTRYPOINT (python -m llem_harness). */
+  /** The harness's arguments: after the image, for its ENTRYPOINT (python -m llem_harness), or after the secrets bootstrap. */
   command: readonly string[];
   /** Extra `docker run` flags from the user, inserted before the image. */
   extraRunArgs?: readonly string[];
@@ -47,7 +52,9 @@ export function containerName(experimentId: string): string {
  * --pull never  the default tag is built locally: never fetch a same-named image from a registry;
  * --ipc=host PyTorch DataLoader/NCCL need more than Docker's 64 MB /dev/shm;
  * --user     files written to the exchange dir belong to the invoking user, not root;
- * --env-file HF_TOKEN reaches the container without appearing in argv (visible in `ps`) or logs.
+ * secrets   HF_TOKEN reaches the container as a read-only file that python loads before the
+ *            harness (--entrypoint python -c <bootstrap>): not in argv (visible in `ps`), logs, or
+ *            `docker inspect` (which would show an --env-file's variables).
  */
 export function buildDockerRunArgv(input: DockerRunArgvInput): string[] {
   const argv = [input.docker, 'run', '--rm', '--init', '--name', containerName(input.experimentId)];
@@ -68,10 +75,13 @@ export function buildDockerRunArgv(input: DockerRunArgvInput): string[] {
   const cacheSource = 'volume' in input.hfCache ? input.hfCache.volume : input.hfCache.hostDir;
   argv.push('-v', `${cacheSource}:${CONTAINER_HF_CACHE_DIR}`);
   for (const mount of input.readOnlyMounts ?? []) argv.push('-v', `${mount.source}:${mount.target}:ro`);
+  if (input.secretsFile) argv.push('-v', `${input.secretsFile}:${CONTAINER_SECRETS_FILE}:ro`);
   for (const [key, value] of Object.entries(input.env)) argv.push('-e', `${key}=${value}`);
-  if (input.envFile) argv.push('--env-file', input.envFile);
+  if (input.secretsFile) argv.push('--entrypoint', 'python');
   argv.push(...(input.extraRunArgs ?? []));
-  argv.push(input.image, ...input.command);
+  argv.push(input.image);
+  if (input.secretsFile) argv.push('-c', SECRET_ENV_BOOTSTRAP, CONTAINER_SECRETS_FILE);
+  argv.push(...input.command);
   return argv;
 }
 
