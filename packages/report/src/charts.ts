@@ -1,97 +1,364 @@
-import type { ConfigAggregate, Scalar, TimeseriesRow } from '@llem/core/results';
-import { paretoFront } from './pareto.js';
 import {
-  axes,
-  color,
-  DEFAULT_FRAME,
-  escapeHtml,
-  extent,
-  type Frame,
-  fmt,
-  linearScale,
-  paddedDomain,
-  px,
-  svg,
-} from './svg.js';
+  type ConfigAggregate,
+  metricValue,
+  type SampleStats,
+  type Scalar,
+  type TimeseriesRow,
+} from '@llem/core/results';
+import type { TopLevelSpec } from 'vega-lite';
+import type { ReportConfig } from './model.js';
+import { paretoFront } from './pareto.js';
+import { fmt } from './text.js';
 
-/** The inline SVG charts of the HTML report. Each function returns one `<svg>` or null when it has nothing to draw. */
+/**
+ * The report's charts as Vega-Lite specs (vega.ts renders them to SVG): the Pareto chart, energy
+ * per token by each swept parameter, and the power of each config's cycles over time. Pure
+ * functions of the data, so their choices (axis ranges, labels, series) are testable without
+ * drawing.
+ */
 
-const MAX_LABEL = 40;
+const RED = '#e15759';
+const GREY = '#79706e';
+const LIGHT = '#b9b2ad';
+const BLUE = '#4e79a7';
 
-function clip(text: string, max = MAX_LABEL): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+/** A 95 % confidence interval of a mean, cut at zero. */
+export interface Interval {
+  lo: number;
+  hi: number;
 }
 
-function errorBar(x1: number, y1: number, x2: number, y2: number, cap: 'h' | 'v'): string {
-  const c = 3;
-  const caps =
-    cap === 'h'
-      ? `<line x1="${px(x1 - c)}" x2="${px(x1 + c)}" y1="${px(y1)}" y2="${px(y1)}"/><line x1="${px(x2 - c)}" x2="${px(x2 + c)}" y1="${px(y2)}" y2="${px(y2)}"/>`
-      : `<line x1="${px(x1)}" x2="${px(x1)}" y1="${px(y1 - c)}" y2="${px(y1 + c)}"/><line x1="${px(x2)}" x2="${px(x2)}" y1="${px(y2 - c)}" y2="${px(y2 + c)}"/>`;
-  return `<g class="err"><line x1="${px(x1)}" x2="${px(x2)}" y1="${px(y1)}" y2="${px(y2)}"/>${caps}</g>`;
+/**
+ * The 95 % CI of a mean (Student t), cut at zero: energy, throughput and power are never
+ * negative, while two cycles give t = 12.7 and so intervals far below zero. Null without one.
+ */
+export function interval(stats: Pick<SampleStats, 'mean' | 'ci95'>): Interval | null {
+  if (stats.mean === null || stats.ci95 === null) return null;
+  return { lo: Math.max(0, stats.mean - stats.ci95), hi: stats.mean + stats.ci95 };
 }
 
-function pointTitle(a: ConfigAggregate): string {
+/** Round bounds around [lo, hi] (steps of 1, 2 or 5 × 10^k, about ten of them). */
+export function niceDomain(lo: number, hi: number): [number, number] {
+  if (!(hi > lo)) return [lo, hi];
+  const raw = (hi - lo) / 10;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = ([1, 2, 5, 10].find((m) => m * power >= raw) ?? 10) * power;
+  const round = (v: number) => Number(v.toPrecision(12));
+  return [round(Math.floor(lo / step) * step), round(Math.ceil(hi / step) * step)];
+}
+
+/** How far an interval may widen an axis past the points, as a share of the points' own span. */
+const INTERVAL_REACH = 0.25;
+
+/**
+ * An axis range for non-negative quantities: it holds every point (config means and single
+ * cycles) and the intervals as far as a quarter of the points' span beyond them; a wider interval
+ * is cut at the chart's edge (its full width is in the tables), so a 2-cycle interval never
+ * squashes the points. Never below zero.
+ */
+export function axisDomain(values: readonly number[], intervals: readonly Interval[] = []): [number, number] {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return [0, 1];
+  const min = finite.reduce((a, b) => Math.min(a, b));
+  const max = finite.reduce((a, b) => Math.max(a, b));
+  const reach = (max - min || Math.abs(max) * 0.2 || 1) * INTERVAL_REACH;
+  let lo = min;
+  let hi = max;
+  for (const i of intervals) {
+    lo = Math.min(lo, Math.max(i.lo, min - reach));
+    hi = Math.max(hi, Math.min(i.hi, max + reach));
+  }
+  const pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.1 || 1;
+  return niceDomain(Math.max(0, lo - pad), hi + pad);
+}
+
+/** Points that span this factor or more (J/token from batch size 1 to 64, say) get a log axis. */
+export const LOG_RATIO = 10;
+
+/** An axis: its range, and whether it is a log scale. */
+export interface AxisScale {
+  domain: [number, number];
+  log: boolean;
+}
+
+/** 1, 2 or 5 × 10^k at or below (`down`) or at or above `v` (> 0). */
+function niceLog(v: number, direction: 'down' | 'up'): number {
+  const power = 10 ** Math.floor(Math.log10(v));
+  const steps = [1, 2, 5, 10].map((m) => Number((m * power).toPrecision(12)));
+  return direction === 'down'
+    ? (steps.filter((s) => s <= v).at(-1) ?? power)
+    : (steps.find((s) => s >= v) ?? 10 * power);
+}
+
+/**
+ * The axis of a positive quantity (J/token): a log scale when the points span LOG_RATIO or more,
+ * so the cheap configs are not crowded at the bottom (intervals are then cut at its lower edge);
+ * else a linear one from axisDomain.
+ */
+export function positiveAxis(values: readonly number[], intervals: readonly Interval[] = []): AxisScale {
+  const finite = values.filter(Number.isFinite);
+  const min = finite.length > 0 ? finite.reduce((a, b) => Math.min(a, b)) : 0;
+  const max = finite.length > 0 ? finite.reduce((a, b) => Math.max(a, b)) : 0;
+  if (finite.length > 1 && min > 0 && max / min >= LOG_RATIO)
+    return { domain: [niceLog(min / 1.15, 'down'), niceLog(max * 1.15, 'up')], log: true };
+  return { domain: axisDomain(values, intervals), log: false };
+}
+
+/** Pixel position of `v` on an axis drawn over [r0, r1]. */
+const position =
+  ({ domain: [d0, d1], log }: AxisScale, [r0, r1]: [number, number]) =>
+  (v: number) => {
+    const f = log
+      ? (Math.log10(Math.max(v, d0)) - Math.log10(d0)) / (Math.log10(d1) - Math.log10(d0) || 1)
+      : (v - d0) / (d1 - d0 || 1);
+    return r0 + f * (r1 - r0);
+  };
+
+/**
+ * An interval's end as drawn: cut at the axis's edges (on a log axis never 0), so that no mark
+ * reaches past the plot and the chart keeps its size.
+ */
+const drawn = (axis: AxisScale, v: number | undefined) =>
+  v === undefined ? null : Math.min(Math.max(v, axis.domain[0]), axis.domain[1]);
+
+/** The ticks of a log axis: 1, 2 and 5 × 10^k inside its range (Vega's own crowd at 0.4, 0.5). */
+function logTicks([lo, hi]: [number, number]): number[] {
+  const out: number[] = [];
+  for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++)
+    for (const m of [1, 2, 5]) {
+      const v = Number((m * 10 ** k).toPrecision(12));
+      if (v >= lo && v <= hi) out.push(v);
+    }
+  return out;
+}
+
+interface Box {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+const overlap = (a: Box, b: Box) =>
+  Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) *
+  Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
+
+/** Where a point's label goes: its left edge and vertical middle, in pixels of the plot. */
+export interface LabelPlace {
+  x: number;
+  y: number;
+}
+
+const LABEL_FONT = 10;
+/** A generous average glyph width of a sans-serif font, as a share of the font size. */
+export const GLYPH = 0.62;
+
+/**
+ * Places one label per point (pixel positions in a `width` × `height` plot), greedily in the
+ * given order: beside, above or below its point, where it overlaps no label placed before, no
+ * other point and stays inside the plot; where no such spot exists, the spot that overlaps least.
+ * (Vega's own label transform needs a canvas, which headless Node has not.)
+ */
+export function placeLabels(
+  points: readonly { x: number; y: number; text: string }[],
+  width: number,
+  height: number,
+): LabelPlace[] {
+  const h = LABEL_FONT + 2;
+  const marks: Box[] = points.map((p) => ({ x0: p.x - 5, y0: p.y - 5, x1: p.x + 5, y1: p.y + 5 }));
+  const placed: Box[] = [];
+  return points.map((p, i) => {
+    const w = p.text.length * LABEL_FONT * GLYPH;
+    const candidates: LabelPlace[] = [
+      { x: p.x + 8, y: p.y },
+      { x: p.x - 8 - w, y: p.y },
+      { x: p.x + 5, y: p.y - h },
+      { x: p.x + 5, y: p.y + h },
+      { x: p.x - w / 2, y: p.y - h - 2 },
+      { x: p.x - w / 2, y: p.y + h + 2 },
+      { x: p.x - 5 - w, y: p.y - h },
+      { x: p.x - 5 - w, y: p.y + h },
+    ];
+    let best = candidates[0] as LabelPlace;
+    let bestCost = Number.POSITIVE_INFINITY;
+    for (const c of candidates) {
+      const box = { x0: c.x, y0: c.y - h / 2, x1: c.x + w, y1: c.y + h / 2 };
+      const outside = w * h - overlap(box, { x0: 0, y0: 0, x1: width, y1: height });
+      const cost =
+        outside * 4 +
+        placed.reduce((s, b) => s + overlap(box, b), 0) * 2 +
+        marks.reduce((s, b, j) => s + (j === i ? 0 : overlap(box, b)), 0);
+      if (cost < bestCost) {
+        best = c;
+        bestCost = cost;
+      }
+      if (cost === 0) break;
+    }
+    placed.push({ x0: best.x, y0: best.y - h / 2, x1: best.x + w, y1: best.y + h / 2 });
+    return best;
+  });
+}
+
+const TPUT = 'Output throughput (tok/s)';
+const JPT = 'Energy per output token (J/token)';
+
+function ci(stats: SampleStats): string {
+  return stats.ci95 === null ? '' : ` ± ${fmt(stats.ci95)}`;
+}
+
+/** The hover text of a config's point: label, hash, cycles, both figures with their intervals and sources. */
+export function configTip(config: ReportConfig): string {
+  const { aggregate: a } = config;
   const e = a.stats.energy_per_output_token_j;
   const t = a.stats.output_tokens_per_s;
-  const ci = (v: number | null) => (v === null ? '' : ` ± ${fmt(v)}`);
-  return `${a.label} (${a.config_hash}, n=${a.n}): ${fmt(e.mean)}${ci(e.ci95)} J/token, ${fmt(t.mean)}${ci(t.ci95)} tok/s`;
+  return `${a.label} (config ${a.config_hash}, n=${a.n}): ${fmt(e.mean)}${ci(e)} J/token (${config.source}), ${fmt(t.mean)}${ci(t)} tok/s`;
 }
 
-/** (a) Energy per output token against output throughput, one point per config, Pareto front highlighted. */
-export function paretoChart(
-  aggregates: readonly ConfigAggregate[],
-  frame: Frame = DEFAULT_FRAME,
-): string | null {
-  const points = aggregates.filter(
-    (a) => a.stats.energy_per_output_token_j.mean !== null && a.stats.output_tokens_per_s.mean !== null,
+const quantitative = (field: string, axis: AxisScale, title: string) => ({
+  field,
+  type: 'quantitative' as const,
+  scale: axis.log
+    ? { type: 'log' as const, domain: axis.domain, nice: false }
+    : { domain: axis.domain, nice: false, zero: false },
+  ...(axis.log ? { axis: { values: logTicks(axis.domain) } } : {}),
+  title: axis.log ? `${title}, log scale` : title,
+});
+
+export const PARETO_SIZE = { width: 640, height: 340 } as const;
+
+/**
+ * (a) Energy per output token against output throughput: a labelled point per config (the mean
+ * over its cycles) with its intervals, each cycle as a small hollow point, the Pareto front in red.
+ */
+export function paretoSpec(configs: readonly ReportConfig[]): TopLevelSpec | null {
+  const usable = configs.filter(
+    (c) =>
+      c.aggregate.stats.energy_per_output_token_j.mean !== null &&
+      c.aggregate.stats.output_tokens_per_s.mean !== null,
   );
-  if (points.length === 0) return null;
-  const xs = points.map((a) => a.stats.output_tokens_per_s);
-  const ys = points.map((a) => a.stats.energy_per_output_token_j);
-  const spread = (s: { mean: number | null; ci95: number | null }) => [
-    (s.mean as number) - (s.ci95 ?? 0),
-    (s.mean as number) + (s.ci95 ?? 0),
-  ];
-  const x = linearScale(paddedDomain(xs.flatMap(spread)), [frame.left, frame.width - frame.right]);
-  const y = linearScale(paddedDomain(ys.flatMap(spread)), [frame.height - frame.bottom, frame.top]);
-  const front = new Set(
-    paretoFront(points.map((_, i) => ({ throughput: xs[i]?.mean as number, energy: ys[i]?.mean as number }))),
-  );
-  const body: string[] = [axes(frame, x, y, 'Output throughput (tok/s)', 'Energy per output token (J)')];
-  const frontOrder = [...front].sort((i, j) => (xs[i]?.mean as number) - (xs[j]?.mean as number));
-  if (frontOrder.length > 1) {
-    const line = frontOrder
-      .map((i) => `${px(x(xs[i]?.mean as number))},${px(y(ys[i]?.mean as number))}`)
-      .join(' ');
-    body.push(`<polyline class="front" points="${line}"/>`);
-  }
-  points.forEach((a, i) => {
-    const cx = x(xs[i]?.mean as number);
-    const cy = y(ys[i]?.mean as number);
-    const ex = xs[i]?.ci95 ?? null;
-    const ey = ys[i]?.ci95 ?? null;
-    if (ex !== null)
-      body.push(errorBar(x((xs[i]?.mean as number) - ex), cy, x((xs[i]?.mean as number) + ex), cy, 'v'));
-    if (ey !== null)
-      body.push(errorBar(cx, y((ys[i]?.mean as number) - ey), cx, y((ys[i]?.mean as number) + ey), 'h'));
-    const onFront = front.has(i);
-    body.push(
-      `<circle class="${onFront ? 'pt front-pt' : 'pt'}" cx="${px(cx)}" cy="${px(cy)}" r="${onFront ? 5 : 4}"><title>${escapeHtml(pointTitle(a))}${onFront ? ' (Pareto front)' : ''}</title></circle>`,
-    );
-    if (onFront) {
-      // labels near the right edge grow leftwards so they stay inside the chart
-      const leftwards = cx > frame.width - frame.right - 180;
-      body.push(
-        `<text class="pt-label" x="${px(leftwards ? cx - 7 : cx + 7)}" y="${px(cy - 7)}"${leftwards ? ' text-anchor="end"' : ''}>${escapeHtml(clip(a.label))}</text>`,
-      );
-    }
+  if (usable.length === 0) return null;
+  const mean = (c: ReportConfig) => ({
+    x: c.aggregate.stats.output_tokens_per_s.mean as number,
+    y: c.aggregate.stats.energy_per_output_token_j.mean as number,
   });
-  body.push(
-    `<g class="legend"><circle class="pt front-pt" cx="${frame.left + 12}" cy="14" r="5"/><text x="${frame.left + 22}" y="18">Pareto front (lower J/token, higher tok/s)</text>` +
-      `<circle class="pt" cx="${frame.left + 300}" cy="14" r="4"/><text x="${frame.left + 310}" y="18">dominated</text></g>`,
+  const front = new Set(paretoFront(usable.map((c) => ({ throughput: mean(c).x, energy: mean(c).y }))));
+  const cycles = usable.flatMap((c) =>
+    c.aggregate.n < 2
+      ? []
+      : c.results.flatMap((r) => {
+          const x = metricValue(r, 'output_tokens_per_s');
+          const y = metricValue(r, 'energy_per_output_token_j');
+          return x === null || y === null
+            ? []
+            : [
+                {
+                  x,
+                  y,
+                  status: 'one cycle',
+                  tip: `${c.aggregate.label}, cycle ${r.cycle ?? '-'}: ${fmt(y)} J/token (${c.source}), ${fmt(x)} tok/s`,
+                },
+              ];
+        }),
   );
-  return svg(frame, 'Energy per output token against output throughput', body.join(''));
+  const xIntervals = usable.map((c) => interval(c.aggregate.stats.output_tokens_per_s));
+  const yIntervals = usable.map((c) => interval(c.aggregate.stats.energy_per_output_token_j));
+  const present = (list: (Interval | null)[]) => list.filter((i): i is Interval => i !== null);
+  const xAxis: AxisScale = {
+    domain: axisDomain([...usable.map((c) => mean(c).x), ...cycles.map((p) => p.x)], present(xIntervals)),
+    log: false,
+  };
+  const yAxis = positiveAxis(
+    [...usable.map((c) => mean(c).y), ...cycles.map((p) => p.y)],
+    present(yIntervals),
+  );
+  const { width, height } = PARETO_SIZE;
+  const px = position(xAxis, [0, width]);
+  const py = position(yAxis, [height, 0]);
+  // front points are labelled first: they get the best spots
+  const order = usable.map((_, i) => i).sort((i, j) => Number(front.has(j)) - Number(front.has(i)));
+  const places = placeLabels(
+    order.map((i) => {
+      const m = mean(usable[i] as ReportConfig);
+      return { x: px(m.x), y: py(m.y), text: (usable[i] as ReportConfig).aggregate.label };
+    }),
+    width,
+    height,
+  );
+  const points = usable.map((c, i) => {
+    const place = places[order.indexOf(i)] as LabelPlace;
+    return {
+      ...mean(c),
+      label: c.aggregate.label,
+      status: front.has(i) ? 'on the Pareto front' : 'dominated',
+      tip: `${configTip(c)}${front.has(i) ? '; on the Pareto front' : ''}`,
+      xlo: drawn(xAxis, xIntervals[i]?.lo),
+      xhi: drawn(xAxis, xIntervals[i]?.hi),
+      ylo: drawn(yAxis, yIntervals[i]?.lo),
+      yhi: drawn(yAxis, yIntervals[i]?.hi),
+      lx: place.x,
+      ly: place.y,
+    };
+  });
+  const frontLine = points.filter((p) => p.status === 'on the Pareto front').sort((a, b) => a.x - b.x);
+  const x = quantitative('x', xAxis, TPUT);
+  const y = quantitative('y', yAxis, JPT);
+  const status = {
+    field: 'status',
+    type: 'nominal' as const,
+    scale: { domain: ['on the Pareto front', 'dominated', 'one cycle'], range: [RED, GREY, LIGHT] },
+    legend: { title: null, orient: 'top' as const, direction: 'horizontal' as const },
+  };
+  return {
+    title: 'Energy per output token against output throughput',
+    width,
+    height,
+    layer: [
+      {
+        data: { values: points.filter((p) => p.xlo !== null) },
+        mark: { type: 'rule', clip: true, color: LIGHT },
+        encoding: { x: { ...x, field: 'xlo' }, x2: { field: 'xhi' }, y },
+      },
+      {
+        data: { values: points.filter((p) => p.ylo !== null) },
+        mark: { type: 'rule', clip: true, color: LIGHT },
+        encoding: { y: { ...y, field: 'ylo' }, y2: { field: 'yhi' }, x },
+      },
+      {
+        name: 'cycles',
+        data: { values: cycles },
+        mark: { type: 'point', filled: false, size: 28, strokeWidth: 1 },
+        encoding: { x, y, color: status, description: { field: 'tip' } },
+      },
+      {
+        data: { values: frontLine },
+        mark: { type: 'line', color: RED, strokeDash: [5, 3], strokeWidth: 1.5 },
+        encoding: { x, y, order: { field: 'x' } },
+      },
+      {
+        name: 'configs',
+        data: { values: points },
+        mark: { type: 'point', filled: true, size: 70, opacity: 1 },
+        encoding: { x, y, color: status, description: { field: 'tip' } },
+      },
+      {
+        name: 'labels',
+        data: { values: points },
+        mark: {
+          type: 'text',
+          align: 'left',
+          baseline: 'middle',
+          fontSize: LABEL_FONT,
+          color: '#333',
+          aria: false,
+        },
+        encoding: {
+          x: { field: 'lx', type: 'quantitative', scale: null },
+          y: { field: 'ly', type: 'quantitative', scale: null },
+          text: { field: 'label' },
+        },
+      },
+    ],
+  } as TopLevelSpec;
 }
 
 /** One sweep dimension of the report: model, precision, batch size or a swept config key. */
@@ -115,6 +382,13 @@ export function sweepDimensions(aggregates: readonly ConfigAggregate[]): Dimensi
   return candidates.filter((d) => new Set(aggregates.map((a) => JSON.stringify(d.value(a)))).size > 1);
 }
 
+/** How a dimension is named on an axis or legend: `batch size`, `decoder.temperature`. */
+export function dimensionTitle(key: string): string {
+  return key === 'batch_size' ? 'batch size' : key;
+}
+
+const show = (v: Scalar) => (typeof v === 'string' ? v : JSON.stringify(v));
+
 function sortValues(values: Scalar[]): Scalar[] {
   const unique = [...new Map(values.map((v) => [JSON.stringify(v), v])).values()];
   return unique.every((v) => typeof v === 'number')
@@ -122,80 +396,131 @@ function sortValues(values: Scalar[]): Scalar[] {
     : unique;
 }
 
-const show = (v: Scalar) => (typeof v === 'string' ? v : JSON.stringify(v));
-
 /** Compact legend text: the model and precision as themselves, `bs=8`, `temperature=0.7`. */
 function shortSetting(key: string, value: Scalar): string {
   if (key === 'model' || key === 'backend' || key === 'precision') return show(value);
   return `${key === 'batch_size' ? 'bs' : key.split('.').pop()}=${show(value)}`;
 }
 
-/** (b) Energy per output token by one sweep dimension: a line per combination of the other dimensions. */
-export function parameterChart(
-  aggregates: readonly ConfigAggregate[],
+/** The series names in the order of their settings (numbers by value), so a legend reads bs=1, bs=4, bs=16. */
+function seriesNames(
+  configs: readonly ReportConfig[],
+  others: readonly Dimension[],
+  name: (c: ReportConfig) => string,
+): string[] {
+  const compare = (a: Scalar, b: Scalar) =>
+    typeof a === 'number' && typeof b === 'number' ? a - b : show(a).localeCompare(show(b));
+  const sorted = [...configs].sort((a, b) => {
+    for (const d of others) {
+      const c = compare(d.value(a.aggregate), d.value(b.aggregate));
+      if (c !== 0) return c;
+    }
+    return 0;
+  });
+  return [...new Set(sorted.map(name))];
+}
+
+/**
+ * (b) Energy per output token by one sweep dimension: a line per combination of the other
+ * dimensions (the legend), each config's mean with its interval and its cycles.
+ */
+export function parameterSpec(
+  configs: readonly ReportConfig[],
   dimension: Dimension,
   others: readonly Dimension[],
-  frame: Frame = { ...DEFAULT_FRAME, width: 840, right: 280 },
-): string | null {
-  const usable = aggregates.filter((a) => a.stats.energy_per_output_token_j.mean !== null);
+): TopLevelSpec | null {
+  const usable = configs.filter((c) => c.aggregate.stats.energy_per_output_token_j.mean !== null);
   if (usable.length === 0) return null;
-  const categories = sortValues(usable.map((a) => dimension.value(a)));
-  const band = (frame.width - frame.left - frame.right) / categories.length;
-  const xAt = (v: Scalar) =>
-    frame.left + band * (categories.findIndex((c) => JSON.stringify(c) === JSON.stringify(v)) + 0.5);
-  const stats = usable.map((a) => a.stats.energy_per_output_token_j);
-  const y = linearScale(
-    paddedDomain(
-      stats.flatMap((s) => [(s.mean as number) - (s.ci95 ?? 0), (s.mean as number) + (s.ci95 ?? 0)]),
-      true,
-    ),
-    [frame.height - frame.bottom, frame.top],
+  const categories = sortValues(usable.map((c) => dimension.value(c.aggregate))).map(show);
+  const seriesOf = (c: ReportConfig) =>
+    others.map((d) => shortSetting(d.key, d.value(c.aggregate))).join(', ') || 'all';
+  const points = usable.map((c) => {
+    const stats = c.aggregate.stats.energy_per_output_token_j;
+    const i = interval(stats);
+    return {
+      cat: show(dimension.value(c.aggregate)),
+      series: seriesOf(c),
+      y: stats.mean as number,
+      lo: i?.lo ?? null,
+      hi: i?.hi ?? null,
+      tip: configTip(c),
+    };
+  });
+  const cycles = usable.flatMap((c) =>
+    c.aggregate.n < 2
+      ? []
+      : c.results.flatMap((r) => {
+          const y = metricValue(r, 'energy_per_output_token_j');
+          return y === null
+            ? []
+            : [
+                {
+                  cat: show(dimension.value(c.aggregate)),
+                  series: seriesOf(c),
+                  y,
+                  tip: `${c.aggregate.label}, cycle ${r.cycle ?? '-'}: ${fmt(y)} J/token (${c.source})`,
+                },
+              ];
+        }),
   );
-  const x = linearScale([0, 1], [frame.left, frame.width - frame.right]);
-  const body: string[] = [axes(frame, x, y, dimension.key, 'Energy per output token (J)', [])];
-  categories.forEach((c) => {
-    body.push(
-      `<text class="cat" x="${px(xAt(c))}" y="${frame.height - frame.bottom + 16}" text-anchor="middle">${escapeHtml(clip(show(c), 16))}</text>`,
-    );
-  });
-  const series = new Map<string, ConfigAggregate[]>();
-  for (const a of usable) {
-    const key = others.map((d) => shortSetting(d.key, d.value(a))).join(', ') || 'all';
-    series.set(key, [...(series.get(key) ?? []), a]);
-  }
-  [...series.entries()].forEach(([name, group], s) => {
-    const stroke = color(s);
-    const ordered = [...group].sort((a, b) => xAt(dimension.value(a)) - xAt(dimension.value(b)));
-    if (ordered.length > 1) {
-      const line = ordered
-        .map(
-          (a) => `${px(xAt(dimension.value(a)))},${px(y(a.stats.energy_per_output_token_j.mean as number))}`,
-        )
-        .join(' ');
-      body.push(`<polyline class="series" stroke="${stroke}" points="${line}"/>`);
+  const yAxis = positiveAxis(
+    [...points.map((p) => p.y), ...cycles.map((p) => p.y)],
+    points.flatMap((p) => (p.lo === null || p.hi === null ? [] : [{ lo: p.lo, hi: p.hi }])),
+  );
+  for (const p of points)
+    if (p.lo !== null && p.hi !== null) {
+      p.lo = drawn(yAxis, p.lo);
+      p.hi = drawn(yAxis, p.hi);
     }
-    for (const a of ordered) {
-      const st = a.stats.energy_per_output_token_j;
-      const cx = xAt(dimension.value(a));
-      if (st.ci95 !== null)
-        body.push(errorBar(cx, y((st.mean as number) - st.ci95), cx, y((st.mean as number) + st.ci95), 'h'));
-      body.push(
-        `<circle cx="${px(cx)}" cy="${px(y(st.mean as number))}" r="4" fill="${stroke}"><title>${escapeHtml(pointTitle(a))}</title></circle>`,
-      );
-    }
-    if (s < 14) {
-      const ly = frame.top + 8 + s * 18;
-      const lx = frame.width - frame.right + 12;
-      body.push(
-        `<g class="legend"><rect x="${lx}" y="${ly - 6}" width="10" height="10" fill="${stroke}"/><text x="${lx + 14}" y="${ly + 3}">${escapeHtml(clip(name, 40))}</text></g>`,
-      );
-    } else if (s === 14) {
-      body.push(
-        `<text class="legend" x="${frame.width - frame.right + 12}" y="${frame.top + 8 + s * 18}">… ${series.size - 14} more</text>`,
-      );
-    }
-  });
-  return svg(frame, `Energy per output token by ${dimension.key}`, body.join(''));
+  const seriesOrder = seriesNames(usable, others, seriesOf);
+  const seriesCount = seriesOrder.length;
+  const x = {
+    field: 'cat',
+    type: 'ordinal' as const,
+    sort: categories,
+    title: dimensionTitle(dimension.key),
+    axis: { labelAngle: 0, labelLimit: 120 },
+  };
+  const y = quantitative('y', yAxis, JPT);
+  const color =
+    seriesCount > 1
+      ? {
+          field: 'series',
+          type: 'nominal' as const,
+          title: others.map((d) => dimensionTitle(d.key)).join(', '),
+          scale: { domain: seriesOrder },
+          legend: seriesCount > 8 ? { orient: 'bottom' as const, columns: 3 } : { orient: 'right' as const },
+        }
+      : { value: BLUE };
+  return {
+    title: `Energy per output token by ${dimensionTitle(dimension.key)}`,
+    width: Math.max(240, Math.min(560, categories.length * 90)),
+    height: 260,
+    layer: [
+      {
+        data: { values: points.filter((p) => p.lo !== null) },
+        mark: { type: 'rule', clip: true, opacity: 0.6 },
+        encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color },
+      },
+      {
+        data: { values: points },
+        mark: { type: 'line', strokeWidth: 1.5 },
+        encoding: { x, y, color },
+      },
+      {
+        name: 'cycles',
+        data: { values: cycles },
+        mark: { type: 'point', filled: false, size: 24, opacity: 0.7 },
+        encoding: { x, y, color, description: { field: 'tip' } },
+      },
+      {
+        name: 'configs',
+        data: { values: points },
+        mark: { type: 'point', filled: true, size: 60, opacity: 1 },
+        encoding: { x, y, color, description: { field: 'tip' } },
+      },
+    ],
+  } as TopLevelSpec;
 }
 
 const MAX_POINTS_PER_SERIES = 1200;
@@ -231,50 +556,93 @@ export function thinSeries(points: readonly [number, number][]): [number, number
   return out;
 }
 
-/** (c) Power of each device over time for one experiment, the measurement window shaded. */
-export function powerTimeline(
-  title: string,
-  rows: readonly TimeseriesRow[],
-  windowS: number,
-  frame: Frame = { ...DEFAULT_FRAME, height: 260, right: 140 },
-): string | null {
-  const series = new Map<string, [number, number][]>();
-  for (const row of rows) {
-    if (row.power_w === null) continue;
-    const key = `${row.device_id} (${row.sampler})`;
-    const list = series.get(key);
-    if (list) list.push([row.t_rel_s, row.power_w]);
-    else series.set(key, [[row.t_rel_s, row.power_w]]);
+/** One run's power readings for a timeline: its cycle (null outside a study) and window length. */
+export interface PowerRun {
+  cycle: number | null;
+  rows: readonly TimeseriesRow[];
+  windowS: number;
+}
+
+/** `gpu0 (nvml)`, `cpu (cpu-estimate, estimated)`: a device's series name, saying when it is an estimate. */
+function deviceName(row: TimeseriesRow): string {
+  return `${row.device_id} (${row.sampler}${row.source === 'estimate' ? ', estimated' : ''})`;
+}
+
+const runLabel = (cycle: number | null) => (cycle === null ? 'run' : `cycle ${cycle}`);
+
+/**
+ * (c) The power of one config's runs over time, from the window start: its cycles overlaid (one
+ * colour each; one dash per device when there are several), the measurement windows shaded.
+ */
+export function powerSpec(title: string, runs: readonly PowerRun[]): TopLevelSpec | null {
+  const values: { t: number; w: number; run: string; device: string }[] = [];
+  const devices = new Set<string>();
+  for (const run of runs) {
+    const series = new Map<string, [number, number][]>();
+    for (const row of run.rows) {
+      if (row.power_w === null) continue;
+      const name = deviceName(row);
+      const list = series.get(name);
+      if (list) list.push([row.t_rel_s, row.power_w]);
+      else series.set(name, [[row.t_rel_s, row.power_w]]);
+    }
+    for (const [device, points] of series) {
+      devices.add(device);
+      for (const [t, w] of thinSeries([...points].sort((a, b) => a[0] - b[0])))
+        values.push({ t, w, run: runLabel(run.cycle), device });
+    }
   }
-  if (series.size === 0) return null;
-  const thinned = [...series.entries()].map(
-    ([name, points]) => [name, thinSeries([...points].sort((a, b) => a[0] - b[0]))] as const,
-  );
-  const all = thinned.flatMap(([, points]) => points);
-  const [tMin, tMax] = extent(all.map((p) => p[0]));
-  const x = linearScale(
-    [Math.min(tMin ?? 0, 0), Math.max(tMax ?? 0, windowS)],
-    [frame.left, frame.width - frame.right],
-  );
-  const y = linearScale(
-    paddedDomain(
-      all.map((p) => p[1]),
-      true,
-    ),
-    [frame.height - frame.bottom, frame.top],
-  );
-  const body: string[] = [
-    `<rect class="window" x="${px(x(0))}" y="${frame.top}" width="${px(Math.max(0, x(windowS) - x(0)))}" height="${frame.height - frame.bottom - frame.top}"><title>measurement window: ${escapeHtml(fmt(windowS))} s</title></rect>`,
-    axes(frame, x, y, 'Time from window start (s)', 'Power (W)'),
-  ];
-  thinned.forEach(([name, points], s) => {
-    const line = points.map(([t, w]) => `${px(x(t))},${px(y(w))}`).join(' ');
-    body.push(`<polyline class="series" stroke="${color(s)}" points="${line}"/>`);
-    const ly = frame.top + 8 + s * 18;
-    const lx = frame.width - frame.right + 12;
-    body.push(
-      `<g class="legend"><rect x="${lx}" y="${ly - 6}" width="10" height="10" fill="${color(s)}"/><text x="${lx + 14}" y="${ly + 3}">${escapeHtml(clip(name, 20))}</text></g>`,
-    );
-  });
-  return svg(frame, title, body.join(''));
+  if (values.length === 0) return null;
+  const shown = runs.filter((r) => values.some((v) => v.run === runLabel(r.cycle)));
+  const several = shown.length > 1;
+  let tMin = 0;
+  let tMax = 0;
+  for (const v of values) {
+    if (v.t < tMin) tMin = v.t;
+    if (v.t > tMax) tMax = v.t;
+  }
+  for (const r of shown) if (r.windowS > tMax) tMax = r.windowS;
+  const x = {
+    field: 't',
+    type: 'quantitative' as const,
+    scale: { domain: [tMin, tMax], nice: false, zero: false },
+    title: 'Time from window start (s)',
+  };
+  const legend = { orient: 'right' as const };
+  return {
+    title,
+    width: 640,
+    height: 200,
+    layer: [
+      {
+        name: 'windows',
+        data: {
+          values: shown.map((r) => ({
+            start: 0,
+            end: r.windowS,
+            tip: `${runLabel(r.cycle)}: measurement window ${fmt(r.windowS)} s`,
+          })),
+        },
+        mark: { type: 'rect', color: BLUE, opacity: several ? 0.06 : 0.12 },
+        encoding: { x: { ...x, field: 'start' }, x2: { field: 'end' }, description: { field: 'tip' } },
+      },
+      {
+        name: 'power',
+        data: { values },
+        mark: { type: 'line', strokeWidth: 1.2, interpolate: 'linear' },
+        encoding: {
+          x,
+          y: { field: 'w', type: 'quantitative', title: 'Power (W)', scale: { zero: true } },
+          color: several
+            ? { field: 'run', type: 'nominal', title: 'cycle', legend }
+            : { field: 'device', type: 'nominal', title: 'device', legend },
+          ...(several && devices.size > 1
+            ? { strokeDash: { field: 'device', type: 'nominal', title: 'device', legend } }
+            : {}),
+          detail: { field: several ? 'device' : 'run' },
+          order: { field: 't' },
+        },
+      },
+    ],
+  } as TopLevelSpec;
 }

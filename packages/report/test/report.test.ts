@@ -1,42 +1,26 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SamplerTrace } from '@llem/core';
 import { readResults, writeTimeseries } from '@llem/core/results';
 import { makeResult, powerRow, tempDir } from '@llem/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
+  axisDomain,
   buildReport,
   dominates,
+  interval,
   loadReportTimeseries,
-  niceTicks,
   paretoFront,
-  powerTimeline,
+  placeLabels,
+  powerSpec,
   renderReport,
+  renderSvg,
   thinSeries,
   writeReport,
 } from '../src/index.js';
+import { twoCycleSweep } from './fixtures.js';
 
 const EVIL = '<script>alert("x")</script>&<img src=x onerror=alert(1)>';
-
-function sweep() {
-  const results = [];
-  for (let cycle = 0; cycle < 2; cycle++) {
-    for (const batchSize of [1, 4, 16]) {
-      for (const temperature of [0.5, 1]) {
-        results.push(
-          makeResult({
-            batchSize,
-            cycle,
-            config: { decoder: { temperature } },
-            energyJ: 1000 / batchSize + temperature * 50 + cycle * 5,
-            windowS: 10 / Math.sqrt(batchSize),
-          }),
-        );
-      }
-    }
-  }
-  return results;
-}
 
 function svgCount(html: string): number {
   return html.match(/<svg\b/g)?.length ?? 0;
@@ -62,47 +46,74 @@ describe('paretoFront', () => {
 });
 
 describe('renderReport', () => {
-  it('is self-contained: no external URL, no link or src attribute, one inline script of ours', () => {
-    const html = renderReport(sweep(), { title: 'Sweep', generatedAt: new Date('2026-11-28T12:00:00Z') });
-    expect(html).not.toMatch(/https?:\/\//);
-    expect(html).not.toMatch(/<link\b|\ssrc=|\shref=|@import|url\(/i);
+  it('is self-contained: no external URL, link, src or external reference, one inline script of ours', async () => {
+    const { results, timeseries } = twoCycleSweep();
+    const html = await renderReport(results, {
+      title: 'Sweep',
+      timeseries,
+      generatedAt: new Date('2026-11-28T12:00:00Z'),
+    });
+    // the SVG namespaces are names, not addresses a browser fetches
+    const text = html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]*"/g, '');
+    expect(text).not.toMatch(/https?:\/\//);
+    expect(text).not.toMatch(/<link\b|\ssrc=|@import/i);
+    // references stay inside the page (clip paths of the charts)
+    for (const ref of text.matchAll(/(?:href="|url\()([^")]*)/g)) expect(ref[1]).toMatch(/^#/);
     expect(html.match(/<script\b/g)).toHaveLength(1);
     expect(html).toContain('<title>Sweep</title>');
     expect(html).toContain('2026-11-28T12:00:00.000Z');
   });
 
-  it('draws one SVG per chart: the Pareto chart, one per varying parameter, one per timeline', async () => {
-    const results = sweep();
+  it('draws one chart per view: the Pareto chart, one per varying parameter, one power chart per config', async () => {
+    const { results, timeseries } = twoCycleSweep();
     // batch size and temperature vary: 1 + 2 charts, no timeseries
-    expect(svgCount(renderReport(results))).toBe(3);
-    const one = results[0]?.experiment_id as string;
-    const rows = [
-      powerRow({ t_rel_s: -1, power_w: 80, in_window: false }),
-      powerRow({ t_rel_s: 5, power_w: 300, in_window: true }),
-    ];
-    const html = renderReport(results, { timeseries: { [one]: rows } });
+    expect(svgCount(await renderReport(results))).toBe(3);
+    // the timeseries of the first config's two cycles: one chart with both cycles
+    const html = await renderReport(results, { timeseries });
     expect(svgCount(html)).toBe(4);
-    expect(html).toMatch(/<rect class="window" [^>]*width="[1-9]/);
+    expect(html).toContain('Power: bs=1 · temperature=0.5');
+    expect(html).not.toContain(`Power of ${results[0]?.experiment_id}`);
     // a single experiment: the scatter only, and the note that nothing varies
-    const single = renderReport([results[0] as never]);
+    const single = await renderReport([results[0] as never]);
     expect(svgCount(single)).toBe(1);
     expect(single).toContain('No parameter varies');
   });
 
-  it('highlights the Pareto front configs of the data', () => {
-    const html = renderReport(sweep());
-    // bigger batches are both faster and cheaper here; temperature 0.5 is cheaper at equal speed
-    const frontLabels = [...html.matchAll(/<text class="pt-label"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
-    expect(frontLabels).toEqual(['bs=16 · temperature=0.5']);
-    expect(html.match(/class="pt front-pt"/g)).toHaveLength(2); // the point + the legend marker
+  it('says where each J/token comes from and writes J/token on its axes', async () => {
+    const { results } = twoCycleSweep();
+    const html = await renderReport(results);
+    expect(html).toContain('Energy per output token (J/token)');
+    expect(html).toContain('measured, idle subtracted');
+    const estimated = await renderReport([makeResult({ energyJ: null, adjustedJ: null })]);
+    expect(estimated).not.toContain('measured, idle subtracted');
   });
 
-  it('HTML-escapes model names, warnings, ids and titles everywhere', () => {
+  it('counts each warning once over the runs that gave it', async () => {
+    const results = [1, 2, 3].map((batchSize) =>
+      makeResult({
+        batchSize,
+        warnings: ['thermal throttling seen', batchSize === 1 ? 'only once' : 'twice'],
+      }),
+    );
+    const html = await renderReport(results);
+    const items = [
+      ...html.matchAll(
+        /<li class="warning"><span class="count">(\d+) ×<\/span> <span class="text">([^<]*)</g,
+      ),
+    ];
+    expect(items.map((m) => [m[2], Number(m[1])])).toEqual([
+      ['thermal throttling seen', 3],
+      ['twice', 2],
+      ['only once', 1],
+    ]);
+  });
+
+  it('HTML-escapes model names, warnings, ids and titles everywhere, charts included', async () => {
     const results = [
       makeResult({ model: EVIL, warnings: [EVIL] }),
       makeResult({ model: 'gpt2', batchSize: 2, qualityOk: false }),
     ];
-    const html = renderReport(results, {
+    const html = await renderReport(results, {
       title: EVIL,
       problems: [{ path: `/r/${EVIL}/result.json`, kind: 'invalid', reason: EVIL, fix: 'x' }],
     });
@@ -112,7 +123,6 @@ describe('renderReport', () => {
       '&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#60;img src=x onerror=alert(1)&#62;',
     );
     expect(html.match(/<script\b/g)).toHaveLength(1);
-    expect(html).toContain('window shorter than 5 s');
   });
 
   it('reads timeseries written next to result.json and writes the report atomically', async () => {
@@ -146,14 +156,17 @@ describe('renderReport', () => {
     const timeseries = await loadReportTimeseries(results);
     expect([...timeseries.keys()]).toEqual([result.experiment_id]);
     expect(timeseries.get(result.experiment_id)?.map((r) => r.power_w)).toEqual([100, 150, 200, 250]);
-    const html = renderReport(
+    const path = join(dir, 'report.html');
+    const written = await writeReport(
+      path,
       results.map((r) => r.result),
       { timeseries },
     );
-    const path = await writeReport(dir, html);
-    expect(path).toBe(join(dir, 'report.html'));
-    expect(await readFile(path, 'utf8')).toBe(html);
-    expect(html).toContain(`Power of ${result.experiment_id}`);
+    expect(written).toEqual([{ path, role: 'report' }]);
+    const html = await readFile(path, 'utf8');
+    expect(html).toMatch(/^<!DOCTYPE html>/);
+    expect(html).toContain('Power: ');
+    expect((await readdir(dir)).filter((f) => f.includes('.tmp'))).toEqual([]);
 
     // buildReport does the same in one call and lists files it could not read
     await writeFile(
@@ -164,16 +177,68 @@ describe('renderReport', () => {
     expect(built.results).toHaveLength(1);
     expect(built.problems.map((p) => p.kind)).toEqual(['truncated']);
     expect(built.html).toContain('Files not included');
-    expect(built.html).toContain(`Power of ${result.experiment_id}`);
+  });
+
+  it('writes Markdown for a .md path: the page with its tables, the charts as SVG files it links to', async () => {
+    const dir = await tempDir();
+    const { results, timeseries } = twoCycleSweep();
+    const path = join(dir, 'r.md');
+    const written = await writeReport(path, results, { title: 'Sweep | *bold*', timeseries });
+    expect(written.at(-1)).toEqual({ path, role: 'report' });
+    const figures = written.filter((f) => f.role === 'figure').map((f) => f.path);
+    expect(figures).toHaveLength(4);
+    const md = await readFile(path, 'utf8');
+    expect(md).not.toMatch(/<html|<svg|<table/i);
+    expect(md.split('\n')[0]).toBe('# Sweep \\| \\*bold\\*');
+    expect(md).toMatch(/^\| Config \| Model \|/m);
+    expect(md).toContain('- **4 ×** GPU clock throttled during the window');
+    const links = [...md.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => decodeURI(m[1] as string));
+    expect(links.map((l) => join(dir, l)).sort()).toEqual([...figures].sort());
+    for (const f of figures) expect(await readFile(f, 'utf8')).toMatch(/^<svg/);
   });
 });
 
-describe('chart helpers', () => {
-  it('picks round ticks', () => {
-    expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
-    expect(niceTicks(3, 97)).toEqual([20, 40, 60, 80]);
+describe('chart axes', () => {
+  it('cuts intervals at zero: a 2-cycle interval never takes an axis below zero', () => {
+    // two cycles: t(0.975, 1) = 12.7, so the interval is far wider than the points
+    expect(interval({ mean: 0.2, ci95: 1.5 })).toEqual({ lo: 0, hi: 1.7 });
+    expect(interval({ mean: null, ci95: null })).toBeNull();
+    const [lo, hi] = axisDomain([0.2, 0.25, 0.6], [{ lo: 0, hi: 1.7 }]);
+    expect(lo).toBeGreaterThanOrEqual(0);
+    // the points keep most of the axis: the interval widens it by at most a quarter of their span
+    expect((0.6 - 0.2) / (hi - lo)).toBeGreaterThan(0.45);
+    const [lo2] = axisDomain([1500, 2000], [{ lo: 0, hi: 4000 }]);
+    expect(lo2).toBeGreaterThanOrEqual(0);
+    expect(axisDomain([])).toEqual([0, 1]);
   });
-  it('draws an hour-long 8-GPU timeline (288 000 readings) as a bounded SVG', () => {
+
+  it('places point labels where they overlap neither each other nor the plot edge when there is room', () => {
+    const points = [
+      { x: 100, y: 100, text: 'bs=1 · temperature=0.5' },
+      { x: 102, y: 104, text: 'bs=1 · temperature=1' },
+      { x: 630, y: 10, text: 'bs=16 · temperature=0.5' },
+    ];
+    const places = placeLabels(points, 640, 340);
+    const boxes = places.map((p, i) => ({
+      x0: p.x,
+      x1: p.x + (points[i]?.text.length ?? 0) * 6.2,
+      y0: p.y - 6,
+      y1: p.y + 6,
+    }));
+    for (const b of boxes) {
+      expect(b.x0).toBeGreaterThanOrEqual(0);
+      expect(b.x1).toBeLessThanOrEqual(640);
+      expect(b.y0).toBeGreaterThanOrEqual(0);
+    }
+    const [a, b] = boxes as [(typeof boxes)[0], (typeof boxes)[0]];
+    expect(
+      Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0) <= 0 || Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0) <= 0,
+    ).toBe(true);
+  });
+});
+
+describe('power charts', () => {
+  it('draws an hour-long 8-GPU timeline (288 000 readings) as a bounded SVG', async () => {
     const rows = Array.from({ length: 288_000 }, (_, i) =>
       powerRow({
         t_rel_s: Math.floor(i / 8) / 10,
@@ -182,9 +247,12 @@ describe('chart helpers', () => {
         in_window: true,
       }),
     );
-    const chart = powerTimeline('long', rows, 3600);
-    expect(chart?.match(/<polyline/g)).toHaveLength(8);
-    expect(chart?.length).toBeLessThan(200_000);
+    const spec = powerSpec('long', [{ cycle: null, rows, windowS: 3600 }]);
+    expect(spec).not.toBeNull();
+    const svg = await renderSvg(spec as never, 'long');
+    // one line per GPU
+    expect(svg.match(/class="mark-line role-mark power_marks"/g)).toHaveLength(8);
+    expect(svg.length).toBeLessThan(400_000);
   });
 
   it('thins long series but keeps every peak and dip', () => {
