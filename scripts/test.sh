@@ -19,10 +19,25 @@ step "harness Python environment"
 LLEM_PYTHON="$(bash packages/backend-pytorch/harness/provision.sh)"
 export LLEM_PYTHON
 echo "using $LLEM_PYTHON"
+step "transformers serve (the openai backend's real-server test)"
+"$LLEM_PYTHON" -m pip install --quiet --disable-pip-version-check -r packages/backend-openai/test/requirements-serving.txt
+
+step "chromium (the HTML report's browser tests)"
+# Debian's chromium; playwright-core drives it and never downloads a browser of its own.
+if ! command -v chromium >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null; } ||
+    echo "chromium could not be installed: the report's browser tests will skip, saying why"
+fi
+command -v chromium || true
 
 reports=.test-reports
 rm -rf "$reports" && mkdir -p "$reports"
 status=0
+
+step "Docker engine for tests/docker"
+# docker.io and debootstrap when missing (root + apt); without them the docker tests skip and say why.
+bash tests/docker/install-engine.sh || true
 
 step "typecheck and lint"
 pnpm exec turbo run typecheck --output-logs=errors-only || status=1

@@ -14,7 +14,8 @@ if [ ! -f "$venv/.llem-complete" ]; then
   mkdir -p "$base"
   "$python" -m venv "$venv" >&2
   "$venv/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip >&2
-  "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$here/requirements.txt" -r "$here/requirements-test.txt" >&2
+  # Not quiet: pip's "Collecting ... / Downloading ... (size)" lines are the progress llem shows.
+  "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off -r "$here/requirements.txt" -r "$here/requirements-test.txt" >&2
   touch "$venv/.llem-complete"
 fi
 echo "$venv/bin/python"

@@ -55,7 +55,10 @@ const PytorchFieldsSchema = z.strictObject({
     .optional()
     .describe('Absent: transformers picks (sdpa where the model supports it, else eager)'),
   // Compilation.
-  torch_compile: z.boolean().default(false),
+  torch_compile: z
+    .boolean()
+    .default(false)
+    .describe('Compile the forward pass with torch.compile (falls back to eager if it fails)'),
   torch_compile_mode: z
     .enum(['default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs'])
     .optional()
@@ -66,33 +69,63 @@ const PytorchFieldsSchema = z.strictObject({
     .optional()
     .describe('Needs torch_compile: true (runtime default "inductor")'),
   // bitsandbytes quantisation.
-  load_in_4bit: z.boolean().default(false),
-  load_in_8bit: z.boolean().default(false),
-  bnb_4bit_compute_dtype: z.enum(['float16', 'bfloat16', 'float32']).optional(),
-  bnb_4bit_quant_type: z.enum(['nf4', 'fp4']).optional(),
-  bnb_4bit_use_double_quant: z.boolean().optional(),
+  load_in_4bit: z
+    .boolean()
+    .default(false)
+    .describe('4-bit bitsandbytes quantisation (needs bitsandbytes in the harness python)'),
+  load_in_8bit: z
+    .boolean()
+    .default(false)
+    .describe('8-bit bitsandbytes quantisation (needs bitsandbytes in the harness python)'),
+  bnb_4bit_compute_dtype: z
+    .enum(['float16', 'bfloat16', 'float32'])
+    .optional()
+    .describe('Needs load_in_4bit: dtype of the 4-bit matmuls'),
+  bnb_4bit_quant_type: z.enum(['nf4', 'fp4']).optional().describe('Needs load_in_4bit: nf4 or fp4'),
+  bnb_4bit_use_double_quant: z
+    .boolean()
+    .optional()
+    .describe('Needs load_in_4bit: quantise the quantisation constants too'),
   // KV cache.
-  use_cache: z.boolean().default(true),
-  cache_implementation: z.enum(['static', 'offloaded_static', 'sliding_window']).optional(),
+  use_cache: z.boolean().default(true).describe('Use the KV cache while generating'),
+  cache_implementation: z
+    .enum(['static', 'offloaded_static', 'sliding_window'])
+    .optional()
+    .describe('Needs use_cache: a transformers cache implementation'),
   // Beam search.
-  num_beams: z.number().int().min(1).default(1),
-  early_stopping: z.boolean().optional(),
-  length_penalty: z.number().optional(),
+  num_beams: z.number().int().min(1).default(1).describe('Beam search width (1: no beam search)'),
+  early_stopping: z.boolean().optional().describe('Beam search: stop when num_beams candidates are finished'),
+  length_penalty: z.number().optional().describe('Beam search: exponent of the length in the score'),
   // Repetition and speculation.
-  no_repeat_ngram_size: z.number().int().min(0).optional(),
-  prompt_lookup_num_tokens: z.number().int().min(1).optional(),
+  no_repeat_ngram_size: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Never repeat an n-gram of this size (0: off)'),
+  prompt_lookup_num_tokens: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('Prompt-lookup speculative decoding: tokens proposed per step'),
   // Loading.
   device_map: z
     .union([z.string().min(1), z.record(z.string(), z.union([z.string(), z.number().int()]))])
     .optional()
     .describe('Absent: the whole model on the first selected GPU (or CPU); "auto" needs accelerate'),
-  max_memory: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+  max_memory: z
+    .record(z.string(), z.union([z.string(), z.number()]))
+    .optional()
+    .describe('Per-device memory caps for device_map, e.g. {0: "20GiB", cpu: "64GiB"}'),
   revision: z.string().min(1).optional().describe('Model revision (branch, tag or commit)'),
   trust_remote_code: z
     .boolean()
     .default(false)
     .describe('Run Python code shipped with the model. Off unless you trust the repository.'),
-  from_pretrained_kwargs: FromPretrainedKwargsSchema.optional(),
+  from_pretrained_kwargs: FromPretrainedKwargsSchema.optional().describe(
+    'Extra keyword arguments for from_pretrained (the only free-form keys)',
+  ),
 });
 
 const BNB_4BIT_KEYS = ['bnb_4bit_compute_dtype', 'bnb_4bit_quant_type', 'bnb_4bit_use_double_quant'] as const;

@@ -4,6 +4,7 @@ import { buildSubprocessEnv, type DoctorCheck, type Readiness } from '@llem/core
 import { classifyDockerFailure, imageBuildCommand } from './docker/classify-failure.js';
 import { findExecutable, runCommand } from './exec.js';
 import { HARNESS_DIR } from './package-info.js';
+import { userPythonProblem } from './preflight.js';
 import { provisionedPythonPath } from './venv-path.js';
 
 export interface DoctorOptions {
@@ -11,6 +12,8 @@ export interface DoctorOptions {
   image: string;
   /** An explicit python (option or LLEM_PYTHON); else the provisioned venv. */
   python?: string;
+  /** Where `python` was set (`LLEM_PYTHON`, `defaults.python in <file>`), for messages. */
+  pythonSetting?: string;
   env: NodeJS.ProcessEnv;
 }
 
@@ -97,8 +100,11 @@ async function dockerChecks({ docker, image, env }: DoctorOptions): Promise<Doct
   return checks;
 }
 
-async function pythonChecks({ python, env }: DoctorOptions): Promise<DoctorCheck[]> {
+async function pythonChecks({ python, pythonSetting, env }: DoctorOptions): Promise<DoctorCheck[]> {
   const interpreter = python ?? provisionedPythonPath(env);
+  // A python the user named must exist before anything says `ok` about it.
+  const missing = python ? userPythonProblem(python, pythonSetting ?? 'LLEM_PYTHON') : null;
+  if (missing) return [{ ...missing, name: 'python venv', detail: `${missing.setting}: ${missing.detail}` }];
   // provision.sh marks a finished venv; a half-built one (interrupted pip) must not pass.
   if (!python && !existsSync(join(interpreter, '..', '..', '.llem-complete'))) {
     return [
@@ -110,12 +116,24 @@ async function pythonChecks({ python, env }: DoctorOptions): Promise<DoctorCheck
       },
     ];
   }
-  const checks: DoctorCheck[] = [{ name: 'python venv', status: 'ok', detail: interpreter }];
+  const checks: DoctorCheck[] = [];
   const probe = await runCommand([interpreter, '-c', PY_PROBE], {
     timeoutMs: 120_000,
     env: buildSubprocessEnv({ base: env, extra: { PYTHONPATH: HARNESS_DIR } }),
   });
   if (probe.code !== 0) {
+    if (probe.code === null)
+      return [
+        {
+          name: 'python venv',
+          status: 'fail',
+          detail: `${interpreter} cannot run: ${probe.failure}`,
+          fix: python
+            ? `Point ${pythonSetting ?? 'LLEM_PYTHON'} at a working python, or unset it.`
+            : 'Recreate the venv: llem setup pytorch',
+        },
+      ];
+    checks.push({ name: 'python venv', status: 'ok', detail: interpreter });
     const last = (probe.stderr.trim().split('\n').pop() ?? probe.failure ?? '').trim();
     checks.push({
       name: 'torch import',
@@ -127,6 +145,11 @@ async function pythonChecks({ python, env }: DoctorOptions): Promise<DoctorCheck
     });
     return checks;
   }
+  checks.push({
+    name: 'python venv',
+    status: 'ok',
+    detail: interpreter,
+  });
   const info = JSON.parse(probe.stdout.trim().split('\n').pop() ?? '{}') as {
     torch?: string;
     transformers?: string;
@@ -171,11 +194,21 @@ export async function dockerReadiness({
     timeoutMs: 10_000,
     env: buildSubprocessEnv({ base: env }),
   });
-  if (inspect.code !== 0)
+  if (inspect.code !== 0) {
+    // The daemon's own problems (down, socket permission) first: then the image is not the issue.
+    const daemon = classifyDockerFailure({
+      exitCode: inspect.code ?? 1,
+      stderr: inspect.stderr,
+      image,
+      containerName: '',
+    });
+    if (daemon && (daemon.kind === 'daemon-down' || daemon.kind === 'socket-permission'))
+      return { ready: false, reason: daemon.message, fix: daemon.fix };
     return {
       ready: false,
-      reason: `image ${image} is not present (or the daemon is down)`,
+      reason: `image ${image} is not present`,
       fix: `llem setup pytorch --docker   (or: ${imageBuildCommand(image)})`,
     };
+  }
   return { ready: true, reason: `Docker and ${image} are ready` };
 }

@@ -8,6 +8,7 @@ export {
 export { type BuildImageOptions, buildHarnessImage } from './docker/build-image.js';
 export { classifyDockerFailure, type DockerFailure, imageBuildCommand } from './docker/classify-failure.js';
 export { type ContainerInputs, mapContainerInputs } from './docker/container-inputs.js';
+export { type DockerLaunchSettings, dockerLaunchSettings } from './docker/launch-settings.js';
 export {
   buildDockerRunArgv,
   containerName,
@@ -21,6 +22,7 @@ export {
   CONTAINER_EXCHANGE_DIR,
   CONTAINER_HF_CACHE_DIR,
   CONTAINER_INPUTS_DIR,
+  CONTAINER_SECRETS_FILE,
   DEFAULT_IMAGE,
   DOCKER_CONTEXT_DIR,
   DOCKERFILE_PATH,

@@ -35,6 +35,9 @@ export const CONTAINER_EXCHANGE_DIR = '/llem/exchange';
 /** Where the persistent Hugging Face cache is mounted inside the container. */
 export const CONTAINER_HF_CACHE_DIR = '/llem/hf-cache';
 
+/** The secrets env file (HF_TOKEN), mounted read-only; the harness's python loads it. */
+export const CONTAINER_SECRETS_FILE = '/run/llem/secrets.env';
+
 /** Read-only mounts of host inputs: a JSONL dataset file, a local model directory. */
 export const CONTAINER_INPUTS_DIR = '/llem/inputs';
 

@@ -9,7 +9,11 @@ import {
   buildSubprocessEnv,
   type CollectContext,
   type ExperimentConfig,
+  isInterruptedError,
+  isLlemError,
   type LaunchPlan,
+  messageOf,
+  type PreflightContext,
   pickSecretEnv,
   type RunSpec,
   sanitizeExperimentId,
@@ -18,6 +22,7 @@ import {
 import { collectWorkloadResult } from './collect.js';
 import { type PytorchConfig, PytorchConfigSchema, validatePytorchExperiment } from './config-schema.js';
 import { mapContainerInputs } from './docker/container-inputs.js';
+import { type DockerLaunchSettings, dockerLaunchSettings } from './docker/launch-settings.js';
 import { buildDockerRunArgv, dockerStopCommands, type HfCacheMount } from './docker/run-argv.js';
 import { dockerReadiness, runDoctor } from './doctor.js';
 import { findExecutable } from './exec.js';
@@ -29,11 +34,26 @@ import {
   HARNESS_DIR,
   PACKAGE_VERSION,
 } from './package-info.js';
+import {
+  HARNESS_PASSTHROUGH,
+  type PreflightPython,
+  pytorchPreflight,
+  userPythonProblem,
+  venvComplete,
+} from './preflight.js';
 import { ensureHarnessPython } from './python.js';
+import { SECRET_ENV_BOOTSTRAP } from './secrets-bootstrap.js';
+import { provisionedPythonPath } from './venv-path.js';
 
 export interface PytorchBackendOptions {
   /** Python for local launches. Default: $LLEM_PYTHON, else the harness venv (created on first use). */
   python?: string;
+  /**
+   * Where `python` was set, for messages (`LLEM_PYTHON`, `defaults.python in <file>`); null: `python`
+   * is the harness venv's (a dry run names it without making it). Default: `LLEM_PYTHON` when that
+   * chose it, else `the python option`.
+   */
+  pythonSetting?: string | null;
   /** Docker client binary. Default: $LLEM_DOCKER, else `docker` on PATH. */
   docker?: string;
   /** Image for docker launches. Default: $LLEM_PYTORCH_IMAGE, else llem/backend-pytorch:<package version>. */
@@ -42,15 +62,15 @@ export interface PytorchBackendOptions {
   hfCache?: HfCacheMount;
   /** `--shm-size` for the container instead of `--ipc=host`. */
   shmSize?: string;
-  /** false: no `--gpus` flag (CPU-only Docker hosts). Default true. */
+  /** false: no `--gpus` flag (CPU-only Docker hosts). Default: $LLEM_DOCKER_GPUS (`none` = false), else true. */
   dockerGpus?: boolean;
   /** `--user` for the container. Default: the invoking user; null: the image's user. */
   containerUser?: { uid: number; gid: number } | null;
-  /** Extra `docker run` flags (inserted before the image). */
+  /** Extra `docker run` flags (inserted before the image). Default: $LLEM_DOCKER_RUN_ARGS (a JSON array). */
   extraDockerRunArgs?: readonly string[];
   /** Seconds between the polite stop and the kill. Default 10. */
   graceSeconds?: number;
-  /** Where the 0600 secrets env file goes (default: the OS temp dir, never the exchange dir). */
+  /** Where the 0600 secrets env file goes (default: the OS temp dir, never the exchange dir). In a container it is mounted read-only. */
   secretsDir?: string;
   /** Host environment to read (default process.env). */
   env?: NodeJS.ProcessEnv;
@@ -71,20 +91,6 @@ const WORKLOAD_ENV = {
   CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
 } as const;
 
-/**
- * Loads the secrets env file into os.environ, then runs the harness as `python -m llem_harness`
- * would. It lets a local launch receive HF_TOKEN from a 0600 file, like `docker --env-file`, so the
- * token is in neither argv nor the RunSpec env (which --dry-run and logs may show).
- */
-const SECRET_ENV_BOOTSTRAP = [
-  'import os, runpy, sys',
-  'with open(sys.argv.pop(1), encoding="utf-8") as env_file:',
-  '    for line in env_file:',
-  '        key, sep, value = line.rstrip("\\n").partition("=")',
-  '        if sep: os.environ[key] = value',
-  'runpy.run_module("llem_harness", run_name="__main__", alter_sys=True)',
-].join('\n');
-
 function currentUser(): { uid: number; gid: number } | null {
   return typeof process.getuid === 'function' && typeof process.getgid === 'function'
     ? { uid: process.getuid(), gid: process.getgid() }
@@ -104,16 +110,69 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
   const image = options.image ?? (hostEnv.LLEM_PYTORCH_IMAGE || DEFAULT_IMAGE);
   const graceSeconds = options.graceSeconds ?? 10;
   const explicitPython = options.python ?? (hostEnv.LLEM_PYTHON || undefined);
+  const pythonSetting =
+    options.pythonSetting !== undefined
+      ? options.pythonSetting
+      : options.python
+        ? 'the python option'
+        : hostEnv.LLEM_PYTHON
+          ? 'LLEM_PYTHON'
+          : null;
   let provisioned: Promise<string> | undefined;
 
+  /** The python the preflight probes: the user's (checked to exist), else the venv (made unless a dry run). */
+  async function preflightPython(ctx: PreflightContext): Promise<PreflightPython> {
+    if (explicitPython && pythonSetting !== null) {
+      const problem = userPythonProblem(explicitPython, pythonSetting);
+      return problem
+        ? { path: null, setting: pythonSetting, problem }
+        : { path: explicitPython, setting: pythonSetting };
+    }
+    if (ctx.dryRun) {
+      const venv = explicitPython ?? provisionedPythonPath(hostEnv);
+      if (venvComplete(venv)) return { path: venv, setting: null };
+      return {
+        path: null,
+        setting: null,
+        problem: {
+          name: 'python',
+          status: 'warn',
+          detail: `no harness venv yet at ${venv}: the run creates it first (torch + transformers, minutes)`,
+          fix: 'llem setup pytorch   (makes it now), or set LLEM_PYTHON',
+        },
+      };
+    }
+    try {
+      return { path: await provisionedPython(ctx.log, ctx.signal), setting: null };
+    } catch (error) {
+      if (isInterruptedError(error)) throw error;
+      return {
+        path: null,
+        setting: null,
+        problem: {
+          name: 'python',
+          status: 'fail',
+          setting: 'the harness venv (llem setup pytorch)',
+          detail: messageOf(error).split('\n')[0] ?? 'the harness venv could not be made',
+          fix: (isLlemError(error) && error.fix) || 'Run llem setup pytorch, or set LLEM_PYTHON.',
+        },
+      };
+    }
+  }
+
   /** Provisions once per plugin instance (a study prepares many experiments); retries after a failure. */
-  function provisionedPython(onProgress: ((line: string) => void) | undefined): Promise<string> {
-    provisioned ??= ensureHarnessPython({ env: hostEnv, ...(onProgress ? { onProgress } : {}) }).catch(
-      (error: unknown) => {
-        provisioned = undefined;
-        throw error;
-      },
-    );
+  function provisionedPython(
+    onProgress: ((line: string) => void) | undefined,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    provisioned ??= ensureHarnessPython({
+      env: hostEnv,
+      ...(onProgress ? { onProgress } : {}),
+      ...(signal ? { signal } : {}),
+    }).catch((error: unknown) => {
+      provisioned = undefined;
+      throw error;
+    });
     return provisioned;
   }
 
@@ -126,6 +185,18 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
     );
     await writeSecretEnvFile(path, secrets);
     return path;
+  }
+
+  /** The docker launch's own settings: the options, else LLEM_DOCKER_RUN_ARGS / LLEM_DOCKER_GPUS. */
+  function dockerLaunch(): DockerLaunchSettings {
+    const fromEnv =
+      options.extraDockerRunArgs && options.dockerGpus !== undefined
+        ? undefined
+        : dockerLaunchSettings(hostEnv);
+    return {
+      runArgs: [...(options.extraDockerRunArgs ?? fromEnv?.runArgs ?? [])],
+      gpus: options.dockerGpus ?? fromEnv?.gpus ?? true,
+    };
   }
 
   async function localSpec(
@@ -142,6 +213,7 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
       env: buildSubprocessEnv({
         base: hostEnv,
         gpus: ctx.config.gpus,
+        passthrough: HARNESS_PASSTHROUGH,
         extra: { ...WORKLOAD_ENV, PYTHONPATH: HARNESS_DIR },
       }),
       label: `pytorch ${ctx.config.model} (local)`,
@@ -170,11 +242,11 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
         });
       }
     }
+    const launch = dockerLaunch();
     const gpus = ctx.config.gpus ?? allocatedGpus(hostEnv);
     const containerEnv: Record<string, string> = { ...WORKLOAD_ENV, HF_HOME: CONTAINER_HF_CACHE_DIR };
     // --gpus renumbers the chosen GPUs from 0 inside the container.
-    if (gpus && options.dockerGpus !== false)
-      containerEnv.CUDA_VISIBLE_DEVICES = gpus.map((_, index) => index).join(',');
+    if (gpus && launch.gpus) containerEnv.CUDA_VISIBLE_DEVICES = gpus.map((_, index) => index).join(',');
     for (const key of CONTAINER_PASSTHROUGH) {
       const value = hostEnv[key];
       if (value) containerEnv[key] = value;
@@ -185,17 +257,17 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
       experimentId: ctx.experimentId,
       configHash: ctx.configHash,
       workDir: ctx.workDir,
-      gpus: options.dockerGpus === false ? 'none' : gpus,
+      gpus: launch.gpus ? gpus : 'none',
       ...(options.shmSize ? { shmSize: options.shmSize } : {}),
       hfCache: options.hfCache ?? { volume: 'llem-hf-cache' },
       user: options.containerUser === undefined ? currentUser() : options.containerUser,
-      ...(envFile ? { envFile } : {}),
+      ...(envFile ? { secretsFile: envFile } : {}),
       readOnlyMounts: inputs.mounts,
       // The default tag is built here (llem setup pytorch --docker); a registry image may be pulled.
       pull: image === DEFAULT_IMAGE ? 'never' : 'missing',
       env: containerEnv,
       command: ['--config', `${CONTAINER_EXCHANGE_DIR}/${CONFIG_FILE}`, '--out', CONTAINER_EXCHANGE_DIR],
-      ...(options.extraDockerRunArgs ? { extraRunArgs: options.extraDockerRunArgs } : {}),
+      extraRunArgs: launch.runArgs,
     });
     const spec: RunSpec = {
       argv,
@@ -255,12 +327,17 @@ export function createPytorchBackend(options: PytorchBackendOptions = {}): Backe
         env,
       }),
 
+    preflight(experiments, ctx) {
+      return pytorchPreflight(experiments, ctx, () => preflightPython(ctx));
+    },
+
     doctor() {
       return runDoctor({
         docker: dockerBinary,
         image,
         env: hostEnv,
         ...(explicitPython ? { python: explicitPython } : {}),
+        ...(pythonSetting ? { pythonSetting } : {}),
       });
     },
 

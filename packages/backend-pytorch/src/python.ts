@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { BackendError } from '@llem/core';
+import { BackendError, InterruptedError } from '@llem/core';
 import { HARNESS_DIR } from './package-info.js';
 
 export interface EnsurePythonOptions {
@@ -11,7 +11,15 @@ export interface EnsurePythonOptions {
   env?: NodeJS.ProcessEnv;
   /** The provisioning script (default harness/provision.sh). */
   provisionScript?: string;
+  /**
+   * Stops the setup: provision.sh and pip (its own process group) get SIGTERM, then SIGKILL after
+   * a grace period; the half-made venv has no completion marker, so the next setup starts over.
+   */
+  signal?: AbortSignal;
 }
+
+/** Seconds between SIGTERM and SIGKILL when a setup is stopped. */
+const STOP_GRACE_MS = 5_000;
 
 const PYTHON_FIX =
   'Install Python 3.10+ with venv support (Debian/Ubuntu: apt install python3 python3-venv), ' +
@@ -31,10 +39,29 @@ export async function ensureHarnessPython(options: EnsurePythonOptions = {}): Pr
 function runProvision(options: EnsurePythonOptions): Promise<string> {
   const script = options.provisionScript ?? join(HARNESS_DIR, 'provision.sh');
   return new Promise((resolve, reject) => {
+    if (options.signal?.aborted) return reject(stoppedError());
+    // Its own process group: a stop reaches pip and everything it started, not only bash.
     const child = spawn('bash', [script], {
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    let stopped = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid) process.kill(-child.pid, signal);
+      } catch {
+        // the group is gone already
+      }
+    };
+    const stop = () => {
+      stopped = true;
+      signalGroup('SIGTERM');
+      killTimer = setTimeout(() => signalGroup('SIGKILL'), STOP_GRACE_MS);
+      killTimer.unref();
+    };
+    options.signal?.addEventListener('abort', stop, { once: true });
     const stderr: string[] = [];
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -54,11 +81,24 @@ function runProvision(options: EnsurePythonOptions): Promise<string> {
       );
     });
     child.on('close', (code) => {
+      options.signal?.removeEventListener('abort', stop);
+      if (killTimer) clearTimeout(killTimer);
+      // Whatever of the group outlived bash (pip's own children) goes too.
+      if (stopped) {
+        signalGroup('SIGKILL');
+        return reject(stoppedError());
+      }
       const python = stdout.trim().split('\n').pop() ?? '';
       if (code === 0 && python) return resolve(python);
       reject(provisionError(code, stderr));
     });
   });
+}
+
+function stoppedError(): InterruptedError {
+  return new InterruptedError(
+    'The PyTorch harness setup was stopped: the venv is unfinished and is made again next time.',
+  );
 }
 
 function provisionError(code: number | null, stderr: readonly string[]): BackendError {

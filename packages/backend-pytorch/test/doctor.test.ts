@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DoctorCheck } from '@llem/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findExecutable } from '../src/exec.js';
 import { createPytorchBackend, DEFAULT_IMAGE } from '../src/index.js';
 import { harnessPython, installFakeDocker, tempDir } from './helpers.js';
 
@@ -101,6 +102,27 @@ describe('doctor', () => {
   });
 });
 
+describe.skipIf(!findExecutable('docker', process.env.PATH))(
+  'dockerReadiness with the real docker client',
+  () => {
+    it('blames a daemon that is not reachable, not the image', async () => {
+      const { dockerReadiness } = await import('../src/doctor.js');
+      const dir = await tempDir('readiness');
+      const readiness = await dockerReadiness({
+        docker: 'docker',
+        image: 'llem/backend-pytorch:0.0.0',
+        env: { PATH: process.env.PATH, DOCKER_HOST: `unix://${dir}/no-daemon.sock` },
+      });
+      expect(readiness).toMatchObject({
+        ready: false,
+        reason: 'Docker is installed but its daemon is not reachable.',
+        fix: expect.stringMatching(/DOCKER_HOST/),
+      });
+      await rm(dir, { recursive: true, force: true });
+    });
+  },
+);
+
 describe('buildHarnessImage', () => {
   it('runs docker build on the package Dockerfile and streams its log', async () => {
     const { buildHarnessImage, DOCKERFILE_PATH, DOCKER_CONTEXT_DIR } = await import('../src/index.js');
@@ -123,6 +145,29 @@ describe('buildHarnessImage', () => {
       DOCKER_CONTEXT_DIR,
     ]);
     expect(lines).toContain('#9 DONE 0.1s');
+
+    // A base of one's own and a TLS-inspecting proxy's CA bundle (a build secret, not a build arg).
+    await buildHarnessImage({
+      docker: fake.docker,
+      env: { PATH: process.env.PATH },
+      buildArgs: { BASE_IMAGE: 'my-mirror/pytorch:2.9.1', PYTHON_PACKAGES: 'install' },
+      caBundle: '/etc/ssl/certs/ca-certificates.crt',
+    });
+    const [, second] = await dockerCalls(fake.log);
+    expect(second?.argv).toEqual([
+      'build',
+      '-t',
+      DEFAULT_IMAGE,
+      '-f',
+      DOCKERFILE_PATH,
+      '--build-arg',
+      'BASE_IMAGE=my-mirror/pytorch:2.9.1',
+      '--build-arg',
+      'PYTHON_PACKAGES=install',
+      '--secret',
+      'id=ca-bundle,src=/etc/ssl/certs/ca-certificates.crt',
+      DOCKER_CONTEXT_DIR,
+    ]);
 
     const failing = await installFakeDocker(join(dir, 'fail'), { FAKE_DOCKER_BUILD_EXIT: '1' });
     await expect(

@@ -125,7 +125,9 @@ export async function installFakeDocker(
 
 export async function dockerCalls(
   log: string,
-): Promise<Array<{ argv: string[]; envFileMode?: number | null; command?: string[] }>> {
+): Promise<
+  Array<{ argv: string[]; secretsFileMode?: number | null; entrypoint?: string | null; command?: string[] }>
+> {
   const { readFile } = await import('node:fs/promises');
   const text = await readFile(log, 'utf8').catch(() => '');
   return text

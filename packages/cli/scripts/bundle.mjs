@@ -12,6 +12,8 @@
  *   free so that each command's chunks hold only what it uses (sideEffectFree);
  * - @llem/backend-pytorch's Python harness and Dockerfile are copied to dist/backend-pytorch/, where
  *   the bundled backend finds them (its package-info.ts reads __LLEM_BACKEND_PYTORCH_ASSETS__);
+ * - @llem/backend-openai's workload script is bundled on its own into dist/backend-openai/workload.js
+ *   (its plugin.ts reads __LLEM_BACKEND_OPENAI_WORKLOAD__);
  * - the licences of the bundled third-party packages go to dist/THIRD-PARTY-LICENSES.txt.
  *
  * The build fails when an output imports a package that is not in EXTERNAL, so a new dependency
@@ -48,6 +50,8 @@ const versionOf = (name) => JSON.parse(readFileSync(join(packageDir(name), 'pack
 
 /** Where the bundled @llem/backend-pytorch finds its assets, relative to the chunk that holds it. */
 const PYTORCH_ASSETS = 'backend-pytorch';
+/** The openai backend's workload script (one self-contained file), relative to the chunk that holds the backend. */
+const OPENAI_WORKLOAD = 'backend-openai/workload.js';
 
 /**
  * zod's error messages in 40+ languages are 290 KiB of the bundle, and evaluating them costs every
@@ -92,6 +96,22 @@ const sideEffectFree = {
   },
 };
 
+/**
+ * vega-canvas (the report's charts) tries `await import('canvas')`, an optional native package, and
+ * measures text without it. The CLI renders SVG only and never ships `canvas`: the import resolves
+ * to an empty module, so the charts are the same on every machine.
+ */
+const noNodeCanvas = {
+  name: 'no-node-canvas',
+  setup(build) {
+    build.onResolve({ filter: /^canvas$/ }, () => ({ path: 'canvas', namespace: 'no-node-canvas' }));
+    build.onLoad({ filter: /.*/, namespace: 'no-node-canvas' }, () => ({
+      contents: 'export {};\n',
+      loader: 'js',
+    }));
+  },
+};
+
 rmSync(dist, { recursive: true, force: true });
 
 const result = await build({
@@ -116,8 +136,28 @@ const result = await build({
     __LLEM_CORE_VERSION__: JSON.stringify(versionOf('@llem/core')),
     __LLEM_BACKEND_PYTORCH_ASSETS__: JSON.stringify(`./${PYTORCH_ASSETS}/`),
     __LLEM_BACKEND_PYTORCH_VERSION__: JSON.stringify(versionOf('@llem/backend-pytorch')),
+    __LLEM_BACKEND_OPENAI_WORKLOAD__: JSON.stringify(`./${OPENAI_WORKLOAD}`),
+    __LLEM_BACKEND_OPENAI_VERSION__: JSON.stringify(versionOf('@llem/backend-openai')),
   },
-  plugins: [zodEnglishOnly, sideEffectFree],
+  plugins: [zodEnglishOnly, sideEffectFree, noNodeCanvas],
+  metafile: true,
+  logLevel: 'warning',
+});
+
+// The openai backend's workload: run by the runner as `node workload.js`, so one file with the load
+// generator inside (it imports nothing of llem's but @llem/loadgen).
+const workload = await build({
+  absWorkingDir: root,
+  entryPoints: [join(packageDir('@llem/backend-openai'), 'src/workload/main.ts')],
+  outfile: join(dist, OPENAI_WORKLOAD),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20.11',
+  conditions: ['dev-source'],
+  tsconfig: join(root, '../../tsconfig.base.json'),
+  minifyWhitespace: true,
+  minifySyntax: true,
   metafile: true,
   logLevel: 'warning',
 });
@@ -125,7 +165,7 @@ const result = await build({
 // Every import left in the output is a relative chunk, a Node built-in or an EXTERNAL package.
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 const strays = new Set();
-for (const [file, output] of Object.entries(result.metafile.outputs))
+for (const [file, output] of Object.entries({ ...result.metafile.outputs, ...workload.metafile.outputs }))
   for (const imported of output.imports)
     if (imported.external && !builtins.has(imported.path) && !EXTERNAL.includes(imported.path))
       strays.add(`${file}: ${imported.path}`);
@@ -168,7 +208,7 @@ for (const path of [
 
 // The licences of the third-party code inside the bundle (MIT and friends ask for their notices).
 const bundled = new Set();
-for (const input of Object.keys(result.metafile.inputs)) {
+for (const input of [...Object.keys(result.metafile.inputs), ...Object.keys(workload.metafile.inputs)]) {
   const match = /^(.*[\\/]node_modules[\\/](?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(input);
   if (match) bundled.add(join(root, match[1]));
 }

@@ -13,7 +13,7 @@ import {
   type StateStore,
 } from '@llem/core';
 import type { LlemOptions } from '@llem/core/orchestration';
-import { type Settings, STORE_NAMES } from './settings.js';
+import { type Settings, STORE_NAMES, whereSet } from './settings.js';
 
 /**
  * The CLI's side of the composition root (createLlem): which plugins it ships with, and how its
@@ -35,7 +35,10 @@ const defaultExport =
  */
 export function cliBuiltins(): Loaders {
   return {
-    backend: { pytorch: defaultExport(() => import('@llem/backend-pytorch')) },
+    backend: {
+      pytorch: defaultExport(() => import('@llem/backend-pytorch')),
+      openai: defaultExport(() => import('@llem/backend-openai')),
+    },
     store: {
       sqlite: defaultExport(() => import('@llem/state-sqlite')),
       fs: defaultExport(() => import('@llem/state-fs')),
@@ -60,12 +63,21 @@ export interface RegistryOptions {
 
 /** The registry: built-ins, then `plugins:` / LLEM_PLUGINS modules, then llem-<kind>-<name> packages. */
 export function createRegistry(
-  settings: Pick<Settings, 'plugins' | 'python' | 'stateDir'>,
+  settings: Pick<Settings, 'plugins' | 'python' | 'stateDir'> & Partial<Pick<Settings, 'userConfigPath'>>,
   options: RegistryOptions = {},
 ): PluginRegistry {
+  const { source } = settings.python;
   const pluginOptions: PluginOptions = {
     dir: settings.stateDir.value,
     python: settings.python.value,
+    ...(settings.python.value && source !== 'default'
+      ? {
+          pythonSetting:
+            source === 'user-config' && settings.userConfigPath
+              ? `defaults.python in ${settings.userConfigPath}`
+              : whereSet('python', source),
+        }
+      : {}),
     ...(options.dryRun ? { dryRun: true } : {}),
     ...(options.executor ? { executor: options.executor } : {}),
     ...(options.gpuIndices ? { gpuIndices: options.gpuIndices } : {}),

@@ -1,4 +1,4 @@
-import { ExperimentConfigBaseSchema, GapsConfigSchema, StudySettingsSchema } from '@llem/core';
+import { ExperimentConfigBaseSchema, StudySettingsSchema } from '@llem/core';
 import { z } from 'zod';
 import { UserConfigSchema } from './settings.js';
 
@@ -46,7 +46,7 @@ function cell(text: string): string {
 }
 
 /** One markdown table per object level; nested mappings get their own table under a dotted name. */
-function tables(schema: Json, prefix: string, out: string[], title: string): void {
+function tables(schema: Json, prefix: string, out: string[], title: string, suffix = ''): void {
   const properties = (schema.properties ?? {}) as Record<string, Json>;
   const required = new Set((schema.required ?? []) as string[]);
   const rows = ['| field | type | default | constraints | description |', '|---|---|---|---|---|'];
@@ -64,14 +64,15 @@ function tables(schema: Json, prefix: string, out: string[], title: string): voi
       }
     }
     const fallback =
-      'default' in raw ? `\`${JSON.stringify(raw.default)}\`` : required.has(key) ? '**required**' : '';
+      'default' in raw ? `\`${JSON.stringify(raw.default)}\`` : required.has(key) ? '**required**' : 'unset';
     rows.push(
       `| \`${name}\` | ${cell(typeOf(raw))} | ${cell(fallback)} | ${cell(constraints(raw))} | ${cell(String(raw.description ?? field.description ?? ''))} |`,
     );
     if (field.type === 'object' && field.properties) nested.push([name, field]);
   }
   out.push(`#### ${title}`, '', ...rows, '');
-  for (const [name, field, path] of nested) tables(field, `${path ?? name}.`, out, `\`${name}\``);
+  for (const [name, field, path] of nested)
+    tables(field, `${path ?? name}.`, out, `\`${name}\`${suffix}`, suffix);
 }
 
 function jsonSchema(schema: z.ZodType): Json {
@@ -91,10 +92,10 @@ export function configFieldTables(backendSections: Record<string, z.ZodType> = {
     'A study file has these keys beside the experiment fields above (which form the base experiment).',
     '',
   );
+  // `gaps` is a field of the study settings: its table comes with them (nested), once.
   tables(jsonSchema(StudySettingsSchema), '', out, 'Study settings');
-  tables(jsonSchema(GapsConfigSchema), 'gaps.', out, '`gaps`');
   out.push('### User config fields', '', 'The user config file (see "Where settings come from").', '');
-  tables(jsonSchema(UserConfigSchema), '', out, 'User config');
+  tables(jsonSchema(UserConfigSchema), '', out, 'User config', ' (user config)');
   return out.join('\n').trimEnd();
 }
 

@@ -12,10 +12,18 @@ function stopNow(signal: NodeJS.Signals): void {
   process.exit(130);
 }
 
+let released = false;
+
 export function installEarlySignalHandlers(): void {
   for (const signal of INTERRUPT_SIGNALS) process.on(signal, stopNow);
 }
 
 export function releaseEarlySignalHandlers(): void {
+  released = true;
   for (const signal of INTERRUPT_SIGNALS) process.off(signal, stopNow);
+}
+
+/** Has a command (run, exec) taken over the interrupt signals with its own handler? */
+export function commandOwnsSignals(): boolean {
+  return released;
 }

@@ -166,7 +166,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
       .addOption(
         new Option('--phase <phase>', 'only this phase').choices(['initialising', 'measuring', 'done']),
       )
-      .option('--failed', 'only failed experiments'),
+      .option('--failed', 'only failed experiments')
+      .option(
+        '--results-dir <dir>',
+        "where the studies' study.json are, for labels and planned runs (default ./results)",
+      ),
   ).action(
     act(async (cmd) => {
       const { statusCommand } = await import('./commands/status.js');
@@ -244,8 +248,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
   resultsDirOption(
     results
       .command('show')
-      .description('one study or experiment result as a table')
-      .argument('[path]', 'study dir, experiment dir or result.json'),
+      .description('results as a table: one row per config (mean ± 95 % CI over cycles)')
+      .argument('[path]', 'study dir, experiment dir or result.json')
+      .option('--per-cycle', 'one row per experiment-cycle instead of one per config'),
   ).action(
     act(async (cmd) => {
       const { resultsShow } = await import('./commands/results.js');
@@ -253,7 +258,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     }),
   );
   resultsDirOption(
-    results.command('compare').description('compare two results or studies').argument('<a>').argument('<b>'),
+    results
+      .command('compare')
+      .description('compare two configs: a result, an experiment dir, or <study dir>@<config hash>')
+      .argument('<a>')
+      .argument('<b>'),
   ).action(
     act(async (cmd) => {
       const { resultsCompare } = await import('./commands/results.js');
@@ -263,12 +272,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
   resultsDirOption(
     results
       .command('export')
-      .description('export results as a table file')
+      .description('export results as a table file (never replaces a file without --force)')
       .argument('[path]')
       .addOption(
-        new Option('--format <format>', 'file format').choices(['csv', 'parquet', 'json']).default('csv'),
+        new Option('--format <format>', "file format (default: from -o's extension, else csv)").choices([
+          'csv',
+          'parquet',
+          'json',
+        ]),
       )
-      .option('-o, --output <file>', 'output file'),
+      .option('-o, --output <file>', 'output file (default ./llem-results.<format>)')
+      .option('--force', 'replace the output file if it exists'),
   ).action(
     act(async (cmd) => {
       const { resultsExport } = await import('./commands/results.js');
@@ -278,9 +292,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
   resultsDirOption(
     results
       .command('report')
-      .description('write an HTML/Markdown report of a study')
-      .argument('[path]')
-      .option('-o, --output <file>', 'report file'),
+      .description('write the report of one study: HTML, or Markdown for -o <name>.md')
+      .argument('[path]', 'study dir, experiment dir or result.json (default: the latest study)')
+      .option('-o, --output <file>', 'report file, .html or .md (default report.html in the study dir)'),
   ).action(
     act(async (cmd) => {
       const { resultsReport } = await import('./commands/results.js');

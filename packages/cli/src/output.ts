@@ -2,6 +2,9 @@
  * How the CLI talks: human text on stdout/stderr, or JSON lines (`--json`) on stdout.
  * Errors go to stderr as `error: <message>` plus `fix: <hint>`; a stack trace only with --verbose.
  */
+/** Version of the `--json` lines' shapes (docs/json.md); bumped when a field changes meaning or goes away. */
+export const JSON_SCHEMA_VERSION = 1;
+
 export interface OutputOptions {
   json?: boolean;
   verbose?: boolean;
@@ -32,9 +35,18 @@ export class Output {
     this.stderr.write(`${text}\n`);
   }
 
-  /** One JSON object per line. */
-  record(value: unknown): void {
-    this.stdout.write(`${JSON.stringify(value)}\n`);
+  /**
+   * One JSON object per line (`--json`): `type` first, then `schemaVersion` (JSON_SCHEMA_VERSION),
+   * then the record's own keys, camelCase (docs/json.md).
+   */
+  record(value: { type: string } & Record<string, unknown>): void {
+    const { type, ...rest } = value;
+    this.stdout.write(`${JSON.stringify({ type, schemaVersion: JSON_SCHEMA_VERSION, ...rest })}\n`);
+  }
+
+  /** A `file-written` record (`--json`): a command wrote or moved a file the user may want. */
+  fileWritten(path: string, role: string): void {
+    if (this.json) this.record({ type: 'file-written', path, role });
   }
 
   /** A one-line notice (a deprecated name in use): stderr, or a `notice` record with --json. */
@@ -54,6 +66,7 @@ interface ErrorLike {
   fix?: string;
   stack?: string;
   exitCode?: number;
+  problems?: readonly { file: string | null; path: string | null; message: string }[];
 }
 
 /** The one place errors are printed. */
@@ -65,6 +78,7 @@ export function printError(error: unknown, out: Output): void {
       type: 'error',
       error: e.name ?? 'Error',
       message,
+      problems: problemsOf(e, message),
       fix: e.fix ?? null,
       exitCode: e.exitCode ?? 1,
     });
@@ -76,6 +90,18 @@ export function printError(error: unknown, out: Output): void {
   }
   if (out.verbose && e.stack) out.info(e.stack);
   else if (!isKnownError(error)) out.info('(run with --verbose for the stack trace)');
+}
+
+/**
+ * An error's problems as an array: a config error's own list (file, field path, message), else
+ * one problem per line of the message.
+ */
+function problemsOf(
+  e: ErrorLike,
+  message: string,
+): { file: string | null; path: string | null; message: string }[] {
+  if (Array.isArray(e.problems)) return [...e.problems];
+  return message.split('\n').map((line) => ({ file: null, path: null, message: line }));
 }
 
 function isKnownError(error: unknown): boolean {

@@ -1,10 +1,12 @@
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import {
   applyOverrides,
   type BackendCatalog,
+  ConfigError,
   type ConfigOverride,
   DEFAULT_BACKEND,
   deepMerge,
+  isConfigError,
   isMapping,
   type LoadedConfigFile,
   loadConfigFile,
@@ -61,14 +63,63 @@ export async function loadPlan(path: string, options: LoadPlanOptions): Promise<
   } else if (hasDefaults) {
     raw = deepMerge(defaults, raw);
   }
-  raw = applyOverrides(raw, file.kind, options.overridesFor?.(raw) ?? []);
+  const overrides = options.overridesFor?.(raw) ?? [];
+  raw = applyOverrides(raw, file.kind, overrides);
   if (file.kind === 'study' && options.studyOverrides) raw = { ...raw, ...options.studyOverrides };
 
   const source = path;
   const expandOptions = { source, readBaseFile, maxRuns: options.maxRuns, raiseMaxRuns: RAISE_MAX_RUNS };
-  const backends = await loadBackendCatalog(options.registry, backendNamesOf(raw, expandOptions), source);
-  const plan = expandStudy(raw, { ...expandOptions, backends });
-  return { file, raw, plan, backends };
+  try {
+    const backends = await loadBackendCatalog(options.registry, backendNamesOf(raw, expandOptions), source);
+    const plan = expandStudy(raw, { ...expandOptions, backends });
+    return { file, raw, plan, backends };
+  } catch (error) {
+    throw blameFlags(error, overrides, source);
+  }
+}
+
+/**
+ * A problem with a field a flag set (`--set decoder.temprature=0.5`, `--model`) is the flag's, not
+ * the file's: its line names the flag. Other problems keep their file.
+ */
+export function blameFlags(error: unknown, overrides: readonly ConfigOverride[], source?: string): unknown {
+  const flagged = overrides.filter((o) => o.flag);
+  if (!isConfigError(error) || flagged.length === 0) return error;
+  const lines = error.message.split('\n');
+  // The error's own problem list, else its `<file>: <field>: <message>` lines.
+  const listed =
+    error.problems ??
+    lines.map((line) => {
+      const rest = source && line.startsWith(`${source}: `) ? line.slice(source.length + 2) : null;
+      const match = rest === null ? null : /^([^\s:]+): (.*)$/.exec(rest);
+      return match
+        ? { file: source ?? null, path: match[1] ?? null, message: match[2] ?? '' }
+        : { file: null, path: null, message: line };
+    });
+  const problems = listed.map((problem, index) => {
+    const path = problem.path ?? '';
+    const override = [...flagged].reverse().find((o) => {
+      const dotted = o.path.join('.');
+      // `decoder.temprature`, or inside a study: `experiments[1].decoder.temprature`.
+      return (
+        path === dotted ||
+        path.endsWith(`.${dotted}`) ||
+        path.startsWith(`${dotted}.`) ||
+        path.startsWith(`${dotted}[`)
+      );
+    });
+    if (!override?.flag) return problem;
+    if (index < lines.length) lines[index] = `${override.flag}: ${problem.message}`;
+    return { file: null, path: override.path.join('.'), message: problem.message };
+  });
+  if (problems.every((p, i) => p === listed[i])) return error;
+  const onlyFlags = problems.every((p) => p.file === null);
+  return new ConfigError(lines.join('\n'), {
+    fix: onlyFlags
+      ? 'Fix the flag(s) named above (`--set` takes a dotted field path and a YAML value); `llem config schema` prints every field with its type and default.'
+      : error.fix,
+    problems,
+  });
 }
 
 /** The `llem run` flags that override the config. */
@@ -82,6 +133,20 @@ export interface OverrideFlags {
   set?: readonly string[];
 }
 
+/**
+ * A dataset file given on the command line is relative to the current directory (one written in
+ * a config file is relative to that file's folder): the flag's value is made absolute here.
+ */
+function fromCwd(path: readonly string[], value: unknown): unknown {
+  const dotted = path.join('.');
+  const isFile = (v: unknown): v is string => typeof v === 'string' && v.endsWith('.jsonl') && !isAbsolute(v);
+  if (dotted === 'dataset.path' && typeof value === 'string' && !isAbsolute(value)) return resolve(value);
+  if (dotted === 'dataset' && isFile(value)) return resolve(value);
+  if (dotted === 'dataset' && isMapping(value) && typeof value.path === 'string' && !isAbsolute(value.path))
+    return { ...value, path: resolve(value.path) };
+  return value;
+}
+
 /** The overrides `llem run` flags ask for, in flag order. */
 export function overridesFromFlags(
   flags: OverrideFlags,
@@ -89,17 +154,26 @@ export function overridesFromFlags(
   raw?: RawConfig,
 ): ConfigOverride[] {
   const out: ConfigOverride[] = [];
-  if (flags.model !== undefined) out.push({ path: ['model'], value: flags.model });
-  if (flags.backend !== undefined) out.push({ path: ['backend'], value: flags.backend });
-  if (flags.dataset !== undefined) out.push({ path: ['dataset'], value: flags.dataset });
-  if (flags.n !== undefined) out.push({ path: ['n'], value: flags.n });
-  if (flags.precision !== undefined) out.push({ path: ['precision'], value: flags.precision });
+  if (flags.model !== undefined) out.push({ path: ['model'], value: flags.model, flag: '--model' });
+  if (flags.backend !== undefined) out.push({ path: ['backend'], value: flags.backend, flag: '--backend' });
+  if (flags.dataset !== undefined)
+    out.push({ path: ['dataset'], value: fromCwd(['dataset'], flags.dataset), flag: '--dataset' });
+  if (flags.n !== undefined) out.push({ path: ['n'], value: flags.n, flag: '--n' });
+  if (flags.precision !== undefined)
+    out.push({ path: ['precision'], value: flags.precision, flag: '--precision' });
   if (flags.batchSize !== undefined) {
     // batch_size lives in the backend's own section.
     const backend =
       flags.backend ?? (isMapping(raw) && typeof raw.backend === 'string' ? raw.backend : DEFAULT_BACKEND);
-    out.push({ path: [backend, 'batch_size'], value: flags.batchSize });
+    out.push({ path: [backend, 'batch_size'], value: flags.batchSize, flag: '--batch-size' });
   }
-  for (const text of flags.set ?? []) out.push(parseSet(text));
+  for (const text of flags.set ?? []) {
+    const override = parseSet(text);
+    out.push({
+      path: override.path,
+      value: fromCwd(override.path, override.value),
+      flag: `--set ${override.path.join('.')}`,
+    });
+  }
   return out;
 }

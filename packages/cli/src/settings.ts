@@ -61,7 +61,8 @@ export const UserConfigSchema = z.strictObject({
         .optional()
         .describe(`Most experiment-cycles a study may expand to (default ${DEFAULT_MAX_RUNS})`),
     })
-    .optional(),
+    .optional()
+    .describe('Defaults of the command-line settings (a flag, then an LLEM_* variable, win over them)'),
   /** Experiment defaults: used when an experiment file does not set them. */
   energy: EnergyConfigSchema.pick({
     sample_interval_ms: true,
@@ -70,8 +71,11 @@ export const UserConfigSchema = z.strictObject({
     quality_policy: true,
   })
     .partial()
-    .optional(),
-  baseline: BaselineConfigSchema.partial().optional(),
+    .optional()
+    .describe('Energy defaults for experiments that do not set them'),
+  baseline: BaselineConfigSchema.partial()
+    .optional()
+    .describe('Baseline defaults for experiments that do not set them'),
   plugins: z
     .array(z.string().min(1))
     .optional()
@@ -149,7 +153,7 @@ export function loadUserConfig(path: string): { config: UserConfig; loaded: bool
 }
 
 /** Where a setting's bad value came from, as the user wrote it: --flag, LLEM_ENV or defaults.key. */
-function whereSet(name: string, source: SettingSource): string {
+export function whereSet(name: string, source: SettingSource): string {
   if (source === 'flag') return `--${name.replaceAll('_', '-')}`;
   if (source === 'env') return `LLEM_${name.toUpperCase()}`;
   return `defaults.${name}`;

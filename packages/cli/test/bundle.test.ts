@@ -81,6 +81,25 @@ describe('the bundled llem', () => {
   });
 });
 
+describe('the report charts (vega, vega-lite)', () => {
+  it('are in the bundle, but neither `llem --version` nor `llem config validate` loads them', () => {
+    const markers = [/vega\.github\.io\/schema\/vega\/v\d/, /Unrecognized scale type/];
+    const dist = join(repoRoot, 'packages/cli/dist');
+    const everything = readdirSync(dist)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => readFileSync(join(dist, f), 'utf8'))
+      .join('\n');
+    const loaded = [
+      loadedBy(['--version']).text,
+      loadedBy(['config', 'validate', 'examples/quickstart.yaml']).text,
+    ];
+    for (const marker of markers) {
+      expect(everything, String(marker)).toMatch(marker);
+      for (const text of loaded) expect(text, String(marker)).not.toMatch(marker);
+    }
+  });
+});
+
 describe('the CLI built-in plugins', () => {
   it("are core's built-ins, every kind and name (compose.ts spells each import out)", () => {
     const ours = cliBuiltins();

@@ -136,7 +136,7 @@ describe('llem config', () => {
       },
     ];
     expect(record.settings.store).toEqual({ value: 'fs', source: 'user-config' });
-    expect(record.settings.results_dir).toEqual({ value: box.env.LLEM_RESULTS_DIR, source: 'env' });
+    expect(record.settings.resultsDir).toEqual({ value: box.env.LLEM_RESULTS_DIR, source: 'env' });
     expect(record.plan.experiments[0]!.configHash).toMatch(/^[0-9a-f]{16}$/);
     // The user config's energy default is applied under the file.
     expect(record.plan.experiments[0]!.config.energy.sample_interval_ms).toBe(50);

@@ -137,7 +137,7 @@ describe('the cap on a study’s experiment-cycles (max_runs)', () => {
     );
     const show = await llem(['config', 'show', '--json'], { ...box.env, LLEM_CONFIG: user });
     expect(jsonLines(show.stdout)[0]).toMatchObject({
-      settings: { max_runs: { value: 10, source: 'user-config' } },
+      settings: { maxRuns: { value: 10, source: 'user-config' } },
     });
   });
 });

@@ -1,7 +1,9 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { jsonLines, llem, type Sandbox, sandbox } from './llem.js';
+
+// The harness python is real: `--dry-run` runs the preflight, which probes it for local launches.
 
 /** A fake `docker` client on PATH (this machine may have no daemon): records argv, exits as told. */
 function withFakeDocker(box: Sandbox, exitCode: number): NodeJS.ProcessEnv {
@@ -37,7 +39,7 @@ async function plannedLaunch(
 
 describe('--launch auto', () => {
   it('uses Docker when the client, the daemon and the backend image are there', async () => {
-    const box = sandbox('/nonexistent/python');
+    const box = sandbox(inject('python'));
     const env = withFakeDocker(box, 0);
     const planned = await plannedLaunch(env, box.write('e.yaml', experiment));
     expect(planned.launch).toBe('docker');
@@ -48,12 +50,12 @@ describe('--launch auto', () => {
   });
 
   it('runs locally when the image is missing, and an explicit choice always wins', async () => {
-    const box = sandbox('/nonexistent/python');
+    const box = sandbox(inject('python'));
     const missing = withFakeDocker(box, 1);
     const path = box.write('e.yaml', experiment);
     expect((await plannedLaunch(missing, path)).launch).toBe('local');
 
-    const ready = withFakeDocker(sandbox('/nonexistent/python'), 0);
+    const ready = withFakeDocker(sandbox(inject('python')), 0);
     expect((await plannedLaunch(ready, path, ['--launch', 'local'])).launch).toBe('local');
     expect((await plannedLaunch({ ...ready, LLEM_LAUNCH: 'local' }, path)).launch).toBe('local');
     // The config's own launch field decides too.
@@ -63,8 +65,8 @@ describe('--launch auto', () => {
   });
 
   it('still reads the old names (runner:, --runner, LLEM_RUNNER) with one notice each, the same hash', async () => {
-    const ready = withFakeDocker(sandbox('/nonexistent/python'), 0);
-    const box = sandbox('/nonexistent/python');
+    const ready = withFakeDocker(sandbox(inject('python')), 0);
+    const box = sandbox(inject('python'));
     const now = await llem(
       ['run', box.write('n.yaml', `${experiment}launch: local\n`), '--dry-run', '--json'],
       ready,
@@ -83,7 +85,7 @@ describe('--launch auto', () => {
       configHash: plan(now).experiments[0]!.configHash,
     });
     expect(jsonLines(old.stdout).filter((line) => line.type === 'notice')).toEqual([
-      { type: 'notice', message: expect.stringMatching(/^`runner:` is now `launch:`/) },
+      { type: 'notice', schemaVersion: 1, message: expect.stringMatching(/^`runner:` is now `launch:`/) },
     ]);
     expect(jsonLines(now.stdout).filter((line) => line.type === 'notice')).toEqual([]);
 
@@ -102,7 +104,7 @@ describe('--launch auto', () => {
   });
 
   it('runs locally without any docker client', async () => {
-    const box = sandbox('/nonexistent/python');
+    const box = sandbox(inject('python'));
     const env = {
       ...box.env,
       PATH: '/usr/bin:/bin',

@@ -73,6 +73,32 @@ describe('llem run: a study end to end, interrupted and resumed', () => {
     expect(summary).toMatchObject({ interrupted: true });
     expect(summary.counts.done).toBe(1);
 
+    // Live energy of the finished run: since the meter started while the model loads and warms
+    // up (window null), then since the measurement window opened, which is what the result counts.
+    const records = jsonLines(r.stdout);
+    const firstId = (records.find((x) => x.kind === 'run-start') as { experimentId: string }).experimentId;
+    const ofFirst = records.filter((x) => x.type === 'progress' && x.experimentId === firstId);
+    const windowAt = ofFirst.findIndex(
+      (x) => x.kind === 'workload' && (x.event as { event: string }).event === 'window-start',
+    );
+    expect(windowAt).toBeGreaterThan(0);
+    const energy = (from: number, to: number) =>
+      ofFirst.slice(from, to).filter((x) => x.kind === 'energy') as {
+        estimatedJ: number;
+        measuredJ: number;
+        window: { seconds: number; estimatedJ: number; measuredJ: number } | null;
+      }[];
+    const before = energy(0, windowAt);
+    const during = energy(windowAt, ofFirst.length);
+    expect(before.length).toBeGreaterThan(0);
+    for (const e of before) expect(e.window).toBeNull();
+    expect(during.length).toBeGreaterThan(0);
+    for (const e of during) {
+      expect(e.window).not.toBeNull();
+      // The window's energy leaves out model load and warmup.
+      expect(e.window!.estimatedJ + e.window!.measuredJ).toBeLessThan(e.estimatedJ + e.measuredJ);
+    }
+
     // No process of this sandbox survives (zombies are being reaped by init: allow a moment).
     for (let i = 0; i < 40 && processesMentioning(box.dir).length > 0; i++)
       await new Promise((r) => setTimeout(r, 100));
@@ -90,7 +116,9 @@ describe('llem run: a study end to end, interrupted and resumed', () => {
     const r = await llem(['run', path], box.env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Study mini-[0-9a-f]{8}: 1 measured, 1 reused, 0 failed of 2/);
-    expect(r.stdout).toMatch(/│ Model\s+│ Backend/);
+    // A column for the swept key, one row per config (n cycles), what every row shares below.
+    expect(r.stdout).toMatch(/│ pytorch\.batch_size\s+│ n /);
+    expect(r.stdout).toMatch(/Every row: model builtin:tiny-gpt2, backend pytorch, precision fp32/);
     expect(r.stdout).toMatch(/Report: {2}llem results report /);
 
     const after = await states(box.env);
@@ -109,10 +137,12 @@ describe('llem run: a study end to end, interrupted and resumed', () => {
 
   it('status, list and results show read what the study left', async () => {
     const status = jsonLines((await llem(['status', '--json'], box.env)).stdout)[0] as {
-      studies: { total: number; done: number; failed: number }[];
+      studies: { experiments: number; runs: number; done: number; failed: number }[];
       experiments: { studyId: string }[];
     };
-    expect(status.studies).toEqual([expect.objectContaining({ total: 2, done: 2, failed: 0 })]);
+    expect(status.studies).toEqual([
+      expect.objectContaining({ experiments: 2, runs: 2, done: 2, failed: 0, notStarted: 0 }),
+    ]);
 
     const list = jsonLines((await llem(['list', '--json'], box.env)).stdout)[0] as {
       studies: { results: number; configs: number }[];
@@ -121,8 +151,12 @@ describe('llem run: a study end to end, interrupted and resumed', () => {
 
     const show = await llem(['results', 'show', '--json'], box.env);
     expect(show.code).toBe(0);
-    const rows = jsonLines(show.stdout).filter((x) => x.type === 'result');
-    expect(rows.map((row) => row.batch_size).sort()).toEqual([1, 2]);
+    const rows = jsonLines(show.stdout).filter((x) => x.type === 'aggregate') as {
+      parameters: { key: string; value: unknown }[];
+    }[];
+    expect(
+      rows.map((row) => row.parameters.find((p) => p.key === 'pytorch.batch_size')?.value).sort(),
+    ).toEqual([1, 2]);
 
     const exported = await llem(
       ['results', 'export', '--format', 'csv', '-o', join(box.dir, 'all.csv')],

@@ -57,10 +57,24 @@ export class LlemError extends Error {
   }
 }
 
+/** One problem of a ConfigError: where (file, dotted field path) and what. */
+export interface ConfigProblem {
+  file: string | null;
+  path: string | null;
+  message: string;
+}
+
 /** Bad configuration or input: YAML, unknown keys, wrong types, unsafe ids. Exit 2. */
 export class ConfigError extends LlemError {
   static override readonly kind: LlemErrorKind = 'config';
   override readonly exitCode = ExitCode.config;
+  /** The problems one by one, when the error lists several (config validation); else undefined. */
+  readonly problems: readonly ConfigProblem[] | undefined;
+
+  constructor(message: string, options: LlemErrorOptions & { problems?: readonly ConfigProblem[] } = {}) {
+    super(message, options);
+    this.problems = options.problems;
+  }
 }
 
 export class InvalidStateTransitionError extends LlemError {

@@ -25,7 +25,7 @@ export * from './hash/config-hash.js';
 export * from './hash/jcs.js';
 export type { RunReport, RunRequest, RunStatus } from './orchestration/experiment-orchestrator.js';
 export type { Llem, LlemOptions, LlemRunOptions } from './orchestration/llem.js';
-export type { ProgressEvent, ProgressListener, RunStep } from './orchestration/progress.js';
+export type { ProgressEvent, ProgressListener, RunStep, WindowEnergy } from './orchestration/progress.js';
 export type {
   PlannedExperiment,
   PlannedRun,
@@ -41,6 +41,7 @@ export * from './plugins/runner.js';
 export * from './process/env.js';
 export * from './protocol/events.js';
 export * from './results/experiment-result.js';
+export * from './results/serving.js';
 export * from './results/workload-result.js';
 export * from './security/ids.js';
 export * from './state/experiment-state.js';

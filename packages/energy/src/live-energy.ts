@@ -18,12 +18,21 @@ interface DeviceState {
   joules: number;
 }
 
+/** Longest stretch a power source's last reading is held for (a stalled sampler is not extrapolated). */
+const HOLD_LAST_POWER_MAX_NS = 2_000_000_000n;
+
 export class LiveEnergy {
   private readonly devices = new Map<string, DeviceState>();
 
-  update(traces: readonly EnergyDeviceTrace[]): LiveEnergyJ {
+  /**
+   * Joules so far. With `nowNs` (the readings' monotonic clock), a power source's last reading is
+   * held up to now (at most 2 s), so the figure does not lag a sample interval behind: read at a
+   * window's start and end, the difference is close to what the result integrates over it.
+   */
+  update(traces: readonly EnergyDeviceTrace[], nowNs?: bigint): LiveEnergyJ {
     let measuredJ = 0;
     let estimatedJ = 0;
+    const measuredByDevice: Record<string, number> = {};
     for (const dt of traces) {
       let state = this.devices.get(dt.device.id);
       if (!state || state.readings !== dt.readings) {
@@ -48,9 +57,20 @@ export class LiveEnergy {
         }
       }
       if (dt.device.partOf) continue; // counted inside its parent
-      if (dt.source === 'estimate') estimatedJ += state.joules;
-      else measuredJ += state.joules;
+      const last = state.lastPower;
+      const held =
+        nowNs !== undefined && last && nowNs > last.tNs
+          ? (last.w *
+              Number(nowNs - last.tNs < HOLD_LAST_POWER_MAX_NS ? nowNs - last.tNs : HOLD_LAST_POWER_MAX_NS)) /
+            1e9
+          : 0;
+      const joules = state.joules + held;
+      if (dt.source === 'estimate') estimatedJ += joules;
+      else {
+        measuredJ += joules;
+        measuredByDevice[dt.device.id] = joules;
+      }
     }
-    return { measuredJ, estimatedJ };
+    return { measuredJ, estimatedJ, measuredByDevice };
   }
 }

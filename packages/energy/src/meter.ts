@@ -207,7 +207,7 @@ export class SamplingEnergyMeter implements EnergyMeter {
     const traces = this.running.flatMap(
       (s) => (s as Partial<{ liveTraces(): EnergyDeviceTrace[] }>).liveTraces?.call(s) ?? [],
     );
-    return this.live.update(traces);
+    return this.live.update(traces, this.clock.monotonicNs());
   }
 
   async stop(): Promise<SamplerTrace[]> {

@@ -42,7 +42,7 @@ describe('LiveEnergy on synthetic traces', () => {
         d.readings.push(...(full.devices[i]?.readings.slice(d.readings.length, upTo) ?? []));
       const got = integrator.update(live);
       if (upTo === 1) {
-        expect(got).toEqual({ measuredJ: 0, estimatedJ: 0 });
+        expect(got).toMatchObject({ measuredJ: 0, estimatedJ: 0 });
         continue;
       }
       const measured = integralOfAll({ ...full, devices: live.filter((d) => d.source !== 'estimate') });
@@ -51,6 +51,33 @@ describe('LiveEnergy on synthetic traces', () => {
       expect(got.estimatedJ).toBeCloseTo(estimated.estimated_j, 5);
       expect(got.estimatedJ).toBeCloseTo(40 * (upTo - 1) * 0.1, 6);
     }
+  });
+
+  it('holds the last reading of a power source up to now (at most 2 s), never of a counter', () => {
+    const power: EnergyDeviceTrace = {
+      device: { id: 'cpu-estimate', kind: 'cpu', name: 'CPU' },
+      source: 'estimate',
+      readings: [
+        { tMonoNs: ns(0), powerW: 10 },
+        { tMonoNs: ns(1), powerW: 30 },
+      ],
+    };
+    const counter: EnergyDeviceTrace = {
+      device: { id: 'gpu0', kind: 'gpu', name: 'g' },
+      source: 'counter',
+      readings: [
+        { tMonoNs: ns(0), energyMj: 0 },
+        { tMonoNs: ns(1), energyMj: 5000 },
+      ],
+    };
+    expect(new LiveEnergy().update([power, counter])).toMatchObject({ estimatedJ: 20, measuredJ: 5 });
+    // 0.5 s after the last reading: + 30 W x 0.5 s on the power source only.
+    expect(new LiveEnergy().update([power, counter], ns(1.5))).toMatchObject({
+      estimatedJ: 35,
+      measuredJ: 5,
+    });
+    // A stalled sampler: held for 2 s at most.
+    expect(new LiveEnergy().update([power, counter], ns(60))).toMatchObject({ estimatedJ: 80, measuredJ: 5 });
   });
 
   it('corrects a counter wrap, counts a regression as 0 J, and leaves out a device inside another', () => {
@@ -76,7 +103,12 @@ describe('LiveEnergy on synthetic traces', () => {
       source: 'counter',
       readings: [r(0, 5000), r(1, 7000), r(2, 100), r(3, 1100)], // +2000, regression 0, +1000
     };
-    expect(new LiveEnergy().update([pkg, core, gpu])).toEqual({ measuredJ: 0.15 + 3, estimatedJ: 0 });
+    const live = new LiveEnergy().update([pkg, core, gpu]);
+    expect(live).toMatchObject({ measuredJ: 0.15 + 3, estimatedJ: 0 });
+    // Per measured device, for subtracting each one's idle power; the core inside the package is left out.
+    expect(Object.keys(live.measuredByDevice ?? {}).sort()).toEqual(['cpu-package-0', 'gpu0']);
+    expect(live.measuredByDevice?.['cpu-package-0']).toBeCloseTo(0.15, 12);
+    expect(live.measuredByDevice?.gpu0).toBeCloseTo(3, 12);
   });
 });
 
@@ -114,6 +146,7 @@ describe('SamplingEnergyMeter.liveEnergyJ on the fake NVML library', () => {
     await sleep(80);
     meter.liveEnergyJ(); // an earlier call: the next one continues from here
     await sleep(80);
+    const beforeNs = process.hrtime.bigint();
     const live = meter.liveEnergyJ();
     // Synchronous with the call: no tick ran in between, so readings up to now are what it saw.
     const calledNs = process.hrtime.bigint();
@@ -128,8 +161,20 @@ describe('SamplingEnergyMeter.liveEnergyJ on the fake NVML library', () => {
     }));
     const nvml = seen.find((t) => t.sampler === 'nvml') as SamplerTrace;
     const cpu = seen.find((t) => t.sampler === 'cpu-estimate') as SamplerTrace;
+    // Plus each power source's last reading held from its time to the call's (between beforeNs and calledNs).
+    const held = (t: SamplerTrace, atNs: bigint) =>
+      t.devices
+        .filter((d) => d.source !== 'counter' && !(d.device as { partOf?: string }).partOf)
+        .reduce((sum, d) => {
+          const last = d.readings.at(-1);
+          return last?.powerW === undefined ? sum : sum + (last.powerW * Number(atNs - last.tMonoNs)) / 1e9;
+        }, 0);
+    const within = (value: number | undefined, base: number, t: SamplerTrace) => {
+      expect(value).toBeGreaterThanOrEqual(base + held(t, beforeNs) - 1e-3);
+      expect(value).toBeLessThanOrEqual(base + held(t, calledNs) + 1e-3);
+    };
     expect(live?.measuredJ).toBeGreaterThan(0);
-    expect(live?.measuredJ).toBeCloseTo(integralOfAll(nvml).measured_j, 3);
-    expect(live?.estimatedJ).toBeCloseTo(integralOfAll(cpu).estimated_j, 6);
+    within(live?.measuredJ, integralOfAll(nvml).measured_j, nvml);
+    within(live?.estimatedJ, integralOfAll(cpu).estimated_j, cpu);
   });
 });

@@ -201,7 +201,7 @@ experiments:
       '--json',
     ]);
     expect(old.code, old.stderr).toBe(1);
-    expect(old.stdout).toMatch(/{"type":"notice","message":"--runner is now --executor/);
+    expect(old.stdout).toMatch(/{"type":"notice","schemaVersion":1,"message":"--runner is now --executor/);
     expect(old.stdout).toMatch(refused);
     const done = await llem(['run', 'one.yaml', '--runner', 'slurm', ...where, '--json']);
     expect(done.code, done.stderr + done.stdout).toBe(0);

@@ -15,7 +15,8 @@ import { isZombie } from '@llem/core';
 
 /** The repository root (this file sits in packages/test-kit/src). */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-export const binPath = join(repoRoot, 'packages/cli/dist/bin.js');
+/** The built `llem`; LLEM_TEST_BIN points the helpers at another build of it (a copy made while others rebuild). */
+export const binPath = process.env.LLEM_TEST_BIN ?? join(repoRoot, 'packages/cli/dist/bin.js');
 
 /** Builds `llem` and the packages it uses, plus any `--filter` targets given (turbo: cached). */
 export function buildLlem(extraPackages: readonly string[] = []): void {

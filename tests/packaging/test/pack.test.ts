@@ -141,7 +141,15 @@ describe('each published tarball', () => {
     expect([...strays]).toEqual([]);
     expect(cli.entries).toContain('dist/THIRD-PARTY-LICENSES.txt');
     // The PyTorch harness travels with the bundled backend.
-    for (const file of ['harness/llem_harness/__main__.py', 'harness/provision.sh', 'docker/Dockerfile'])
+    // So do the AI Energy Score prompts with their licence notice (`dataset: aienergyscore` offline).
+    for (const file of [
+      'harness/llem_harness/__main__.py',
+      'harness/llem_harness/preflight.py',
+      'harness/llem_harness/data/aienergyscore.jsonl',
+      'harness/llem_harness/data/NOTICE',
+      'harness/provision.sh',
+      'docker/Dockerfile',
+    ])
       expect(cli.entries).toContain(`dist/backend-pytorch/${file}`);
   });
 });
@@ -189,7 +197,20 @@ describe('installed with npm into a scratch project', () => {
     for (const { name } of tarballs) expect(installed(name), name).toBe(true);
     for (const name of ['better-sqlite3', 'koffi', 'zod', 'yaml']) expect(installed(name), name).toBe(true);
     // Bundled into the CLI, and nothing else asks for them.
-    for (const name of ['commander', 'cli-table3', 'env-paths']) expect(installed(name), name).toBe(false);
+    for (const name of ['cli-table3', 'env-paths']) expect(installed(name), name).toBe(false);
+    // commander is bundled too; vega (a dependency of @llem/report) brings its own old major
+    // through topojson-client, never the CLI's.
+    const cliCommander = (
+      tarballs.find((t) => t.name === '@llem/cli')!.manifest as {
+        devDependencies?: Record<string, string>;
+      }
+    ).devDependencies?.commander;
+    if (installed('commander')) {
+      const { version } = JSON.parse(
+        readFileSync(join(project, 'node_modules', 'commander', 'package.json'), 'utf8'),
+      ) as { version: string };
+      expect(version, 'the CLI must not install its bundled commander').not.toBe(cliCommander);
+    }
   });
 
   it('llem --version', () => {

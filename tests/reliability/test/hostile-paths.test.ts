@@ -48,7 +48,7 @@ describe('hostile ids and paths', () => {
   it('a study folder that is a symlink out of the results directory: exit 2, nothing written there', async () => {
     const path = box.write('linked.yaml', echoStudy('linked', 2));
     const plan = await llem(['run', path, '--dry-run', '--json'], box.env);
-    const studyId = jsonLines(plan.stdout)[0]!.studyId as string;
+    const studyId = jsonLines(plan.stdout).find((line) => line.type === 'plan')!.studyId as string;
     const outside = join(box.dir, 'outside-study');
     mkdirSync(outside);
     mkdirSync(box.resultsDir, { recursive: true });

@@ -11,17 +11,17 @@ from __future__ import annotations
 import json
 import os
 import random
-import urllib.request
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .errors import HarnessError
 
 PROMPT_KEYS = ("prompt", "text", "instruction", "input", "question")
 AIENERGYSCORE_FILE = "aienergyscore.jsonl"
 AIENERGYSCORE_COUNT = 1000
-AIENERGYSCORE_SOURCE = ("https://datasets-server.huggingface.co/rows?dataset=AIEnergyScore%2Ftext_generation"
-                        "&config=default&split=train&offset={offset}&length={length}")
+# The 1,000 AI Energy Score prompts (AIEnergyScore/text_generation, apache-2.0; provenance in the
+# file's first line, licence in data/NOTICE), shipped so `dataset: aienergyscore` works offline.
+SHIPPED_DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 SYNTHETIC_WORDS = ("Hello", "world", "the", "a", "is", "it", "this", "that", "with", "for")
 
 
@@ -56,7 +56,9 @@ def load_prompts(dataset: dict[str, Any], n: int, order: str, seed: int, tokeniz
 
 
 def read_jsonl(path: str) -> list[Prompt]:
-    """Reads prompt records; lines whose keys all start with `_` (a metadata header) are skipped."""
+    """Reads prompt records, one JSON object per line: the prompt is its `prompt` key (else the first
+    of PROMPT_KEYS), its optional `source` groups it for dataset_order. Blank lines and objects without
+    a prompt (a `_provenance` header, metadata) are skipped."""
     try:
         fh = open(path, encoding="utf-8")
     except OSError as exc:
@@ -74,13 +76,10 @@ def read_jsonl(path: str) -> list[Prompt]:
             if not isinstance(obj, dict):
                 raise HarnessError(f"{path}:{lineno}: each line must be a JSON object like {{\"prompt\": \"...\"}}",
                                    "dataset")
-            if obj and all(str(k).startswith("_") for k in obj):
-                continue
             text = next((obj[k].strip() for k in PROMPT_KEYS if isinstance(obj.get(k), str) and obj[k].strip()),
                         None)
             if text is None:
-                raise HarnessError(f"{path}:{lineno}: no non-empty prompt field (one of {', '.join(PROMPT_KEYS)})",
-                                   "dataset")
+                continue
             src = obj.get("source")
             records.append(Prompt(text=text, source=src if isinstance(src, str) else None))
     return records
@@ -88,8 +87,8 @@ def read_jsonl(path: str) -> list[Prompt]:
 
 def order_records(records: list[Prompt], n: int, order: str, seed: int, name: str) -> list[Prompt]:
     if len(records) < n:
-        raise HarnessError(f"dataset {name} has only {len(records)} prompts but n={n} were requested; "
-                           f"lower n or use a larger dataset", "dataset")
+        raise HarnessError(f"dataset {name} has only {len(records)} prompts (lines with a \"prompt\" key) but "
+                           f"n={n} were requested; lower n or use a larger dataset", "dataset")
     if order == "shuffled":
         shuffled = list(records)
         random.Random(seed).shuffle(shuffled)
@@ -125,63 +124,26 @@ def synthetic_prompts(tokenizer: Any, n: int, input_len: int, seed: int, order: 
     return prompts  # all prompts have one shape, so every order is the same workload
 
 
-def _env_true(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def dataset_dirs() -> list[str]:
+    """Where `dataset: aienergyscore` is looked for, in order: LLEM_DATASET_DIR, the copy shipped
+    in this package (llem_harness/data), then the user's cache folder (~/.cache/llem/datasets)."""
     dirs = []
     if os.environ.get("LLEM_DATASET_DIR"):
         dirs.append(os.environ["LLEM_DATASET_DIR"])
+    dirs.append(SHIPPED_DATA_DIR)
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     dirs.append(os.path.join(cache, "llem", "datasets"))
     return dirs
 
 
-def locate_aienergyscore(fetch: Callable[[str], None] | None = None) -> str:
-    """Finds aienergyscore.jsonl in LLEM_DATASET_DIR or the cache dir; else fetches it into the cache."""
+def locate_aienergyscore() -> str:
+    """The AI Energy Score prompts: the first aienergyscore.jsonl of dataset_dirs(). Never downloads."""
     dirs = dataset_dirs()
     for d in dirs:
         candidate = os.path.join(d, AIENERGYSCORE_FILE)
         if os.path.isfile(candidate):
             return candidate
-    target = os.path.join(dirs[-1], AIENERGYSCORE_FILE)
     looked = ", ".join(os.path.join(d, AIENERGYSCORE_FILE) for d in dirs)
-    if _env_true("HF_HUB_OFFLINE") or _env_true("LLEM_OFFLINE"):
-        raise HarnessError(f"dataset aienergyscore not found (looked in {looked}) and the harness is offline "
-                           f"(HF_HUB_OFFLINE/LLEM_OFFLINE=1). Copy aienergyscore.jsonl into one of those folders "
-                           f"or set LLEM_DATASET_DIR", "dataset")
-    try:
-        (fetch or fetch_aienergyscore)(target)
-    except Exception as exc:
-        raise HarnessError(f"dataset aienergyscore not found (looked in {looked}) and fetching it from "
-                           f"huggingface.co failed: {exc}. Copy aienergyscore.jsonl into one of those folders "
-                           f"or set LLEM_DATASET_DIR", "dataset") from exc
-    return target
-
-
-def fetch_aienergyscore(target: str) -> None:
-    """Downloads the first 1000 non-empty `text` rows of AIEnergyScore/text_generation (train)."""
-    prompts: list[str] = []
-    offset = 0
-    while len(prompts) < AIENERGYSCORE_COUNT:
-        url = AIENERGYSCORE_SOURCE.format(offset=offset, length=100)
-        with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 (fixed https URL)
-            rows = json.load(resp).get("rows", [])
-        if not rows:
-            raise HarnessError(f"the source ran out after {len(prompts)} prompts", "dataset")
-        for row in rows:
-            text = row.get("row", {}).get("text")
-            if isinstance(text, str) and text.strip() and len(prompts) < AIENERGYSCORE_COUNT:
-                prompts.append(text)
-        offset += len(rows)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    tmp = target + ".part"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps({"_provenance": "AIEnergyScore/text_generation", "_license": "apache-2.0",
-                             "_description": "first 1000 non-empty rows of split train"}) + "\n")
-        for p in prompts:
-            fh.write(json.dumps({"prompt": p}, ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
+    raise HarnessError(f"dataset aienergyscore not found (looked in {looked}). Reinstall llem (it ships the "
+                       f"file), or copy aienergyscore.jsonl into one of those folders or into LLEM_DATASET_DIR",
+                       "dataset")

@@ -1,9 +1,11 @@
 import json
+import os
 
 import pytest
 
+import llem_harness.prompts as prompts_module
 from llem_harness.errors import HarnessError
-from llem_harness.prompts import load_prompts, locate_aienergyscore, synthetic_prompts
+from llem_harness.prompts import SHIPPED_DATA_DIR, load_prompts, locate_aienergyscore, synthetic_prompts
 
 
 def write_jsonl(path, records, header=True):
@@ -23,15 +25,18 @@ def test_jsonl_skips_the_metadata_line_and_reads_prompt_fields(tmp_path):
     assert texts(prompts) == ["one", "two", "three"]
 
 
-def test_jsonl_errors_name_the_file_and_line(tmp_path):
-    path = tmp_path / "bad.jsonl"
-    path.write_text('{"prompt": "ok"}\n{"nothing": 1}\n')
-    with pytest.raises(HarnessError, match=r"bad\.jsonl:2: no non-empty prompt field") as info:
-        load_prompts({"source": "jsonl", "path": str(path)}, 1, "interleaved", 1)
+def test_jsonl_lines_without_a_prompt_are_skipped_and_errors_name_the_file(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text('{"prompt": "ok"}\n{"nothing": 1}\n{"prompt": "   "}\n{"prompt": "two"}\n')
+    assert texts(load_prompts({"source": "jsonl", "path": str(path)}, 2, "interleaved", 1)) == ["ok", "two"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "ok"}\nnot json\n')
+    with pytest.raises(HarnessError, match=r"bad\.jsonl:2: not valid JSON") as info:
+        load_prompts({"source": "jsonl", "path": str(bad)}, 1, "interleaved", 1)
     assert info.value.kind == "dataset"
     with pytest.raises(HarnessError, match="cannot read dataset file"):
         load_prompts({"source": "jsonl", "path": str(tmp_path / "missing.jsonl")}, 1, "interleaved", 1)
-    with pytest.raises(HarnessError, match="has only 1 prompts but n=5"):
+    with pytest.raises(HarnessError, match="has only 1 prompts"):
         load_prompts({"source": "jsonl", "path": str(write_jsonl(tmp_path / "s.jsonl", [{"prompt": "a"}]))},
                      5, "interleaved", 1)
 
@@ -54,34 +59,39 @@ def test_aienergyscore_is_found_in_llem_dataset_dir(tmp_path, monkeypatch):
     assert texts(load_prompts({"source": "aienergyscore"}, 3, "interleaved", 1)) == ["p0", "p1", "p2"]
 
 
-def test_aienergyscore_offline_fails_clearly_without_fetching(tmp_path, monkeypatch):
+def test_aienergyscore_ships_with_the_package_and_works_offline(tmp_path, monkeypatch):
+    monkeypatch.delenv("LLEM_DATASET_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    path = locate_aienergyscore()
+    assert path == os.path.join(SHIPPED_DATA_DIR, "aienergyscore.jsonl")
+    with open(path, encoding="utf-8") as fh:
+        header = json.loads(fh.readline())
+    assert header["_provenance"] == "AIEnergyScore/text_generation" and header["_license"] == "apache-2.0"
+    assert os.path.isfile(os.path.join(SHIPPED_DATA_DIR, "NOTICE"))
+    prompts = load_prompts({"source": "aienergyscore"}, 1000, "interleaved", 1)
+    assert len(prompts) == 1000 and all(p.text for p in prompts)
+    with pytest.raises(HarnessError, match="has only 1000 prompts"):
+        load_prompts({"source": "aienergyscore"}, 1001, "interleaved", 1)
+
+
+def test_llem_dataset_dir_comes_before_the_shipped_copy(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLEM_DATASET_DIR", str(tmp_path / "empty"))
+    assert locate_aienergyscore() == os.path.join(SHIPPED_DATA_DIR, "aienergyscore.jsonl")
+    write_jsonl(tmp_path / "aienergyscore.jsonl", [{"prompt": "mine"}])
+    monkeypatch.setenv("LLEM_DATASET_DIR", str(tmp_path))
+    assert locate_aienergyscore() == str(tmp_path / "aienergyscore.jsonl")
+
+
+def test_aienergyscore_missing_everywhere_names_the_places(tmp_path, monkeypatch):
     monkeypatch.setenv("LLEM_DATASET_DIR", str(tmp_path / "empty"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    fetched = []
-    with pytest.raises(HarnessError, match="not found .*offline") as info:
-        locate_aienergyscore(fetch=fetched.append)
-    assert fetched == [] and info.value.kind == "dataset"
+    monkeypatch.setattr(prompts_module, "SHIPPED_DATA_DIR", str(tmp_path / "stripped"))
+    with pytest.raises(HarnessError, match="not found") as info:
+        locate_aienergyscore()
+    assert info.value.kind == "dataset"
+    assert str(tmp_path / "empty" / "aienergyscore.jsonl") in info.value.message
     assert str(tmp_path / "cache" / "llem" / "datasets" / "aienergyscore.jsonl") in info.value.message
-
-
-def test_aienergyscore_fetch_goes_to_the_cache_dir(tmp_path, monkeypatch):
-    monkeypatch.delenv("LLEM_DATASET_DIR", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-
-    def fake_fetch(target):
-        (tmp_path / "llem" / "datasets").mkdir(parents=True)
-        write_jsonl(tmp_path / "llem" / "datasets" / "aienergyscore.jsonl", [{"prompt": "x"}])
-        assert target == str(tmp_path / "llem" / "datasets" / "aienergyscore.jsonl")
-
-    assert locate_aienergyscore(fetch=fake_fetch).endswith("llem/datasets/aienergyscore.jsonl")
-
-    def failing_fetch(target):
-        raise OSError("network unreachable")
-
-    (tmp_path / "llem" / "datasets" / "aienergyscore.jsonl").unlink()
-    with pytest.raises(HarnessError, match="fetching it from huggingface.co failed: network unreachable"):
-        locate_aienergyscore(fetch=failing_fetch)
 
 
 def test_synthetic_prompts_have_exact_token_length_and_follow_the_seed(tiny):

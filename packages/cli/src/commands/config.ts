@@ -40,6 +40,11 @@ export async function validateCommand(file: string, out: Output, flags: Validate
   return 0;
 }
 
+/**
+ * The settings in effect with their source, by the name the user config gives them (`state_dir`);
+ * `--json` prints the same under camelCase keys (`stateDir`). The user config's source is `loaded`
+ * or `not found` (then the built-in defaults apply).
+ */
 export function describeSettings(settings: Settings): Record<string, { value: unknown; source: string }> {
   return {
     store: settings.store,
@@ -54,10 +59,12 @@ export function describeSettings(settings: Settings): Record<string, { value: un
     max_runs: settings.maxRuns,
     user_config: {
       value: settings.userConfigPath,
-      source: settings.userConfigLoaded ? 'loaded' : 'absent (built-in defaults)',
+      source: settings.userConfigLoaded ? 'loaded' : 'not found',
     },
   };
 }
+
+const camel = (key: string) => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /** `llem config show [file]`: the settings in effect, and the resolved config(s) with their hashes. */
 export async function showCommand(file: string | undefined, out: Output): Promise<number> {
@@ -75,8 +82,8 @@ export async function showCommand(file: string | undefined, out: Output): Promis
   if (out.json) {
     out.record({
       type: 'config',
-      settings: described,
-      experiment_defaults: settings.experimentDefaults,
+      settings: Object.fromEntries(Object.entries(described).map(([key, value]) => [camel(key), value])),
+      experimentDefaults: settings.experimentDefaults,
       plan: plan && {
         kind: plan.kind,
         studyId: plan.studyId,
@@ -94,7 +101,9 @@ export async function showCommand(file: string | undefined, out: Output): Promis
   }
   out.line('Settings (flag > env > user config > default)');
   for (const [key, { value, source }] of Object.entries(described))
-    out.line(`  ${key.padEnd(12)} ${String(value)}  (${source})`);
+    out.line(
+      `  ${key.padEnd(12)} ${String(value)}  (${key === 'user_config' && source === 'not found' ? 'not found: built-in defaults apply' : source})`,
+    );
   if (Object.keys(settings.experimentDefaults).length) {
     out.line('Experiment defaults from the user config');
     out.line(indent(stringify(settings.experimentDefaults).trimEnd(), 2));
@@ -137,6 +146,9 @@ export async function jsonSchemaOf(kind: string): Promise<unknown> {
 
 /** `llem config schema [experiment|study|user|result]`. */
 export async function schemaCommand(kind: string, out: Output): Promise<number> {
-  out.line(JSON.stringify(await jsonSchemaOf(kind), null, 2));
+  const schema = await jsonSchemaOf(kind);
+  // --json: one line like every other command; without it, the schema itself, indented.
+  if (out.json) out.record({ type: 'schema', kind, schema });
+  else out.line(JSON.stringify(schema, null, 2));
   return 0;
 }

@@ -42,7 +42,8 @@ export async function execCommand(command: Command, out: Output): Promise<number
     return await executor.exec(path, {
       index: flags.index,
       signal: interrupt.signal,
-      line: (text) => out.line(text),
+      // --json: the executor's lines as `message` records, like every other command's text.
+      line: (text) => (out.json ? out.record({ type: 'message', text }) : out.line(text)),
       compose: ({ store, resultsDir, plugins, gpuIndices }) => {
         const here = resolveSettings({ store: store.name, stateDir: store.dir, resultsDir });
         const jobRegistry = createRegistry(

@@ -1,31 +1,37 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import {
   type BackendCatalog,
   ConfigError,
   type ConfigOverride,
   type ExperimentResult,
+  headlineEnergy,
   InterruptedError,
   isSafePath,
   type LaunchMode,
   messageOf,
+  type PlannedExperiment,
   type ProgressEvent,
   parseSetOverride,
   type RawConfig,
   type StudyPlan,
   type StudySummary,
 } from '@llem/core';
-import { launchModeFor, resolveLaunch, studyDirFor } from '@llem/core/orchestration';
+import { launchModeFor, resolveLaunch, runPreflight, studyDirFor } from '@llem/core/orchestration';
+import { metricValue, tableParameters } from '@llem/core/results';
 import type { InterruptHandler } from '@llem/runner-node';
 import type { Command } from 'commander';
 import { composeLlem, createRegistry } from '../compose.js';
 import { releaseEarlySignalHandlers } from '../early-signals.js';
+import { configRecords, resultMetrics } from '../json-records.js';
 import type { Output } from '../output.js';
 import { loadPlan, type OverrideFlags, overridesFromFlags } from '../plan.js';
+import { fieldSettingFor, printPreflight, runDirectories, settingName } from '../preflight-view.js';
 import { resolveSettings, type Settings } from '../settings.js';
 import { duration } from '../view/format.js';
+import { compactLabels } from '../view/labels.js';
 import { createView, type ProgressView, type RunFinished } from '../view/progress.js';
 import { resultsTable } from '../view/tables.js';
 
@@ -91,16 +97,22 @@ export function executorOptions(flags: RunFlags): Record<string, unknown> | unde
   return Object.keys(options).length > 0 ? options : undefined;
 }
 
+/** On a terminal, back to column 0 and erase the line (a `^C` echo); nothing elsewhere. */
+function echoErase(): string {
+  return process.stderr.isTTY ? '\r\x1b[K' : '';
+}
+
 /** `llem run <file>`: validates, plans, then runs every experiment-cycle (or prints the plan). */
 export async function runCommand(command: Command, out: Output): Promise<number> {
   // Interrupts are this command's from its first line: a signal while loading stops before anything runs.
   const { installInterruptHandler } = await import('@llem/runner-node');
   let view: ProgressView | undefined;
   const interrupt = installInterruptHandler({
-    onFirst: (message) => (view ? view.message(message) : out.info(message)),
+    // The live view erases the `^C` the terminal echoed before it prints; without one, erase it here.
+    onFirst: (message) => (view ? view.message(message) : out.info(`${echoErase()}${message}`)),
     onSecond: (message) => {
       view?.stop();
-      out.info(message);
+      out.info(`${view ? '' : echoErase()}${message}`);
     },
   });
   releaseEarlySignalHandlers();
@@ -151,6 +163,19 @@ async function runWithInterrupt(
   const { launch, reason } = await resolveLaunch(settings.launch.value, plan, backends);
   checkInterrupted(interrupt.signal);
   out.debug(`launch: ${reason}`);
+  // The preflight: once for the whole plan, before anything is claimed or started (exit 2 on a problem).
+  const preflight = await runPreflight(plan, backends, {
+    launch,
+    fieldSetting: fieldSettingFor(overridesFromFlags(flags, parseSetOverride), file),
+    launchSetting: settingName('launch', settings.launch, settings),
+    directories: runDirectories(settings),
+    dryRun: Boolean(flags.dryRun),
+    signal: interrupt.signal,
+    log: (message) => out.info(message),
+  });
+  checkInterrupted(interrupt.signal);
+  const preflightCode = printPreflight(preflight, out, { dryRun: Boolean(flags.dryRun) });
+  if (preflightCode !== null) return preflightCode;
   if (flags.dryRun) return printDryRun(plan, backends, settings, launch, out);
   assertNoEscapingLinks(settings.resultsDir.value, plan.studyId);
 
@@ -165,22 +190,52 @@ async function runWithInterrupt(
   const llem = await composeLlem(settings, registry, { logger });
   const title = plan.kind === 'study' ? `study ${plan.studyId}` : `experiment ${plan.runs[0]!.experimentId}`;
   const results = new Map<string, ExperimentResult>();
+  const labels = runLabels(plan);
   let summary: StudySummary;
   try {
     checkInterrupted(interrupt.signal);
-    view.start({ total: plan.runs.length, title });
+    const perExperiment = plan.experiments.map((e) => estimateSeconds(e, backends));
+    view.start({
+      total: plan.runs.length,
+      title,
+      estimates: plan.runs.map((run) => perExperiment[run.experimentIndex] ?? null),
+      gapSeconds: plan.gaps.experiment_seconds,
+      labels,
+    });
     summary = await llem.runStudy(plan, {
       executor: settings.executor.value,
       force: flags.force,
       signal: interrupt.signal,
-      onProgress: progressRelay(plan, view, results),
+      onProgress: progressRelay(plan, view, results, labels),
       launch,
     });
   } finally {
     view.stop();
     await llem.close();
   }
-  return report(summary, plan, results, out);
+  return report(summary, plan, results, labels, out);
+}
+
+/** Each run's short label (the swept values first), by experiment id. */
+function runLabels(plan: StudyPlan): Map<string, string> {
+  const short = compactLabels(plan.experiments);
+  return new Map(plan.runs.map((run) => [run.experimentId, short[run.experimentIndex] ?? run.experimentId]));
+}
+
+/**
+ * One run of an experiment, estimated: the backend's estimate of its workload plus the idle
+ * baseline; null when the backend gives none. The dry run prints it; the live ETA starts from it.
+ */
+export function estimateSeconds(experiment: PlannedExperiment, backends: BackendCatalog): number | null {
+  const plugin = backends.get(experiment.config.backend);
+  const workload =
+    plugin?.estimateSeconds?.(experiment.config, experiment.config[experiment.config.backend]) ?? null;
+  if (workload === null) return null;
+  const baseline =
+    experiment.config.energy.enabled && experiment.config.baseline.enabled
+      ? experiment.config.baseline.duration_seconds
+      : 0;
+  return workload + baseline;
 }
 
 /**
@@ -199,15 +254,14 @@ function assertNoEscapingLinks(resultsDir: string, studyId: string | null): void
   }
 }
 
-/** Turns orchestrator progress into view updates; finished results arrive in memory with their joules. */
+/** Turns orchestrator progress into view updates; finished results arrive in memory with their figures. */
 function progressRelay(
   plan: StudyPlan,
   view: ProgressView,
   results: Map<string, ExperimentResult>,
+  labels: ReadonlyMap<string, string>,
 ): (event: ProgressEvent) => void {
-  const labels = new Map(
-    plan.runs.map((run) => [run.experimentId, plan.experiments[run.experimentIndex]!.label]),
-  );
+  const runs = new Map(plan.runs.map((run) => [run.experimentId, run]));
   const started = new Map<string, number>();
   return (event) => {
     view.event(event);
@@ -217,13 +271,21 @@ function progressRelay(
     const status = event.step as RunFinished['status'];
     if (!['done', 'reused', 'failed', 'interrupted', 'busy'].includes(status)) return;
     const t0 = started.get(event.experimentId);
-    const energy = results.get(event.experimentId)?.energy;
+    const run = runs.get(event.experimentId);
+    const result = status === 'done' || status === 'reused' ? results.get(event.experimentId) : undefined;
+    const headline = result ? headlineEnergy(result.energy) : null;
     view.finished({
       experimentId: event.experimentId,
+      position: run?.position ?? 0,
       label: labels.get(event.experimentId) ?? event.experimentId,
+      cycle: run?.cycle ?? null,
       status,
       seconds: t0 === undefined ? null : (Date.now() - t0) / 1000,
-      energyJ: status === 'done' && energy ? energy.total.measured_j + energy.total.estimated_j : null,
+      energyJ: headline?.joules ?? null,
+      energyBasis: headline?.basis ?? null,
+      energyPerOutputTokenJ: result ? metricValue(result, 'energy_per_output_token_j') : null,
+      outputTokensPerS: result ? metricValue(result, 'output_tokens_per_s') : null,
+      resultPath: status === 'done' || status === 'reused' ? (event.detail ?? null) : null,
       ...(status === 'failed' || status === 'busy' ? { error: event.detail } : {}),
     });
   };
@@ -239,6 +301,7 @@ function report(
   summary: StudySummary,
   plan: StudyPlan,
   byId: ReadonlyMap<string, ExperimentResult>,
+  labels: ReadonlyMap<string, string>,
   out: Output,
 ): number {
   // In plan order, from memory: the executor handed each result over as it finished.
@@ -249,13 +312,22 @@ function report(
   const c = summary.counts;
   const failedRuns = summary.runs.filter((r) => r.status === 'failed' || r.status === 'busy');
   const code = summary.interrupted ? 130 : failedRuns.length > 0 ? 1 : 0;
+  const swept = [...new Set(plan.experiments.flatMap((e) => Object.keys(e.assignments)))];
   if (out.json) {
-    out.record({ type: 'summary', exitCode: code, ...summary });
+    for (const run of summary.runs)
+      if ((run.status === 'done' || run.copiedFrom) && run.resultPath)
+        out.fileWritten(run.resultPath, 'result');
+    const files = summaryFiles(summary, plan);
+    for (const file of files) out.fileWritten(file.path, file.role);
+    out.record({
+      type: 'summary',
+      exitCode: code,
+      ...summaryRecord(summary, byId, results, swept, labels, files),
+    });
     return code;
   }
   out.line('');
-  if (results.length > 0)
-    out.line(resultsTable(results, { cycle: plan.kind === 'study' && plan.cycles > 1 }));
+  if (results.length > 0) out.line(resultsTable(results, { swept }));
   const seconds = (Date.parse(summary.finishedUtc) - Date.parse(summary.startedUtc)) / 1000;
   out.line(
     `${plan.kind === 'study' ? `Study ${summary.studyId}` : 'Experiment'}: ${c.done} measured, ${c.reused} reused, ${c.failed} failed` +
@@ -264,17 +336,75 @@ function report(
   // Failures are listed, never dropped from the summary.
   for (const run of failedRuns)
     out.line(
-      `  ${run.status}: ${run.label}${run.cycle !== null ? ` (cycle ${run.cycle})` : ''}: ${run.error ?? ''}`,
+      `  ${run.status}: ${labels.get(run.experimentId) ?? run.label}${run.cycle !== null ? ` (cycle ${run.cycle})` : ''}: ${run.error ?? ''}`,
     );
+  const copied = summary.runs.filter((run) => run.copiedFrom);
+  if (copied.length > 0) {
+    const from = [...new Set(copied.map((run) => shownPath(dirname(run.copiedFrom!))))];
+    out.line(
+      `  ${copied.length} reused result(s) copied into this results directory from ${from.join(', ')}`,
+    );
+  }
   for (const warning of summary.warnings) out.line(`  warning: ${warning}`);
   const dir = shownPath(summary.studyDir);
   out.line(
     `Results: ${dir}${summary.tableFiles ? `  (table: ${Object.values(summary.tableFiles).join(', ')})` : ''}`,
   );
+  if (results.length > new Set(results.map((r) => r.config_hash)).size)
+    out.line(`Per cycle: llem results show ${dir} --per-cycle`);
   if (results.length > 0) out.line(`Report:  llem results report ${dir}`);
   if (summary.interrupted)
     out.line('Interrupted: run the same command again to measure only what is missing.');
   return code;
+}
+
+/** The files a study wrote besides its results: study.json and the study tables (absolute paths). */
+function summaryFiles(summary: StudySummary, plan: StudyPlan): { path: string; role: string }[] {
+  if (plan.kind !== 'study') return [];
+  return [
+    ...(existsSync(join(summary.studyDir, 'study.json'))
+      ? [{ path: join(summary.studyDir, 'study.json'), role: 'study-summary' }]
+      : []),
+    ...Object.values(summary.tableFiles ?? {}).map((name) => ({
+      path: join(summary.studyDir, name),
+      role: 'study-table',
+    })),
+  ];
+}
+
+/** The `summary` JSON line: the study summary, every run with its metrics, and one entry per config (mean ± CI). */
+function summaryRecord(
+  summary: StudySummary,
+  byId: ReadonlyMap<string, ExperimentResult>,
+  results: readonly ExperimentResult[],
+  swept: readonly string[],
+  labels: ReadonlyMap<string, string>,
+  files: readonly { path: string; role: string }[],
+): Record<string, unknown> {
+  const { 'not-run': notRun, ...counts } = summary.counts;
+  return {
+    kind: summary.kind,
+    studyId: summary.studyId,
+    name: summary.name,
+    designHash: summary.designHash,
+    studyDir: summary.studyDir,
+    startedUtc: summary.startedUtc,
+    finishedUtc: summary.finishedUtc,
+    interrupted: summary.interrupted,
+    counts: { ...counts, notRun },
+    runs: summary.runs.map((run) => {
+      const result = byId.get(run.experimentId);
+      return {
+        ...run,
+        shortLabel: labels.get(run.experimentId) ?? run.label,
+        metrics: result ? resultMetrics(result) : null,
+      };
+    }),
+    configs: configRecords(results, tableParameters(results, swept)),
+    duplicates: summary.duplicates,
+    files: files.map((f) => f.path),
+    warnings: summary.warnings,
+  };
 }
 
 /** --dry-run: the plan (experiments, hashes, launch commands, estimated time). Runs and writes nothing. */
@@ -310,14 +440,8 @@ async function printDryRun(
       } catch (error) {
         command = `(cannot prepare: ${messageOf(error).split('\n')[0]})`;
       }
-      const workload =
-        plugin.estimateSeconds?.(experiment.config, experiment.config[experiment.config.backend]) ?? null;
-      const baseline =
-        experiment.config.energy.enabled && experiment.config.baseline.enabled
-          ? experiment.config.baseline.duration_seconds
-          : 0;
       const cyclesOf = plan.runs.filter((r) => r.experimentIndex === experiment.index).length;
-      const seconds = workload === null ? null : workload + baseline;
+      const seconds = estimateSeconds(experiment, backends);
       if (seconds !== null) totalSeconds += seconds * cyclesOf;
       experiments.push({
         label: experiment.label,

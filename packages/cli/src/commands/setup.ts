@@ -1,4 +1,5 @@
 import { ConfigError, didYouMean } from '@llem/core';
+import { INTERRUPT_SIGNALS, releaseEarlySignalHandlers } from '../early-signals.js';
 import type { Output } from '../output.js';
 import { resolveSettings } from '../settings.js';
 
@@ -16,6 +17,27 @@ export async function setupCommand(backend: string, out: Output): Promise<number
     );
   }
   const { ensureHarnessPython } = await import('@llem/backend-pytorch');
+  // Ctrl+C, SIGTERM, SIGHUP: provision.sh and pip are stopped (their process group), then exit 130.
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stop.signal.aborted) out.info(`\nReceived ${signal}: stopping the setup (pip and provision.sh)...`);
+    stop.abort();
+  };
+  for (const signal of INTERRUPT_SIGNALS) process.on(signal, onSignal);
+  releaseEarlySignalHandlers();
+  try {
+    return await provision(backend, out, ensureHarnessPython, stop.signal);
+  } finally {
+    for (const signal of INTERRUPT_SIGNALS) process.off(signal, onSignal);
+  }
+}
+
+async function provision(
+  backend: string,
+  out: Output,
+  ensureHarnessPython: typeof import('@llem/backend-pytorch').ensureHarnessPython,
+  signal: AbortSignal,
+): Promise<number> {
   const started = Date.now();
   if (!out.json)
     out.info(
@@ -26,6 +48,7 @@ export async function setupCommand(backend: string, out: Output): Promise<number
   const python = await ensureHarnessPython({
     ...(explicit ? { env: { ...process.env, LLEM_PYTHON: explicit } } : {}),
     onProgress: (line) => (out.json ? out.record({ type: 'progress', line }) : out.info(`  ${line}`)),
+    signal,
   });
   const seconds = (Date.now() - started) / 1000;
   if (out.json) out.record({ type: 'setup', backend, python, seconds });

@@ -18,3 +18,8 @@ export function duration(seconds: number | null | undefined): string {
     return `${Math.floor(seconds / 60)}m ${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
   return `${Math.floor(seconds / 3600)}h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }
+
+/** An estimated figure, marked as one wherever it is shown: "~12.3 J (est.)". */
+export function estimated(text: string): string {
+  return `~${text} (est.)`;
+}

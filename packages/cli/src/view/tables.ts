@@ -1,27 +1,36 @@
 import type { ExperimentResult } from '@llem/core';
-import { formatSummaryRow, SUMMARY_COLUMNS, summaryRow } from '@llem/core/results';
+import { formatResultsTable } from '@llem/core/results';
 import Table from 'cli-table3';
 
-/** The results table (cli-table3): one row per result, the key metrics in SUMMARY_COLUMNS order. */
+/**
+ * The results table (cli-table3): a column for every swept key and every config field that
+ * differs, one row per config with mean ± 95 % CI over its cycles (or one row per
+ * experiment-cycle with `perCycle`), then a line naming what is the same in every row.
+ */
 export function resultsTable(
   results: readonly ExperimentResult[],
-  options: { cycle?: boolean } = {},
+  options: { perCycle?: boolean; swept?: readonly string[] } = {},
 ): string {
-  const columns = options.cycle
-    ? [
-        ...SUMMARY_COLUMNS.slice(0, 4),
-        { key: 'cycle' as const, header: 'Cycle', align: 'right' as const },
-        ...SUMMARY_COLUMNS.slice(4),
-      ]
-    : SUMMARY_COLUMNS;
+  const formatted = formatResultsTable(results, options);
   const table = new Table({
-    head: columns.map((c) => c.header),
-    colAligns: columns.map((c) => c.align),
+    head: formatted.columns.map((c) => c.header),
+    colAligns: formatted.columns.map((c) => c.align),
     style: { head: [], border: [] },
   });
-  for (const result of results) {
-    const row = formatSummaryRow(summaryRow(result));
-    table.push(columns.map((c) => row[c.key]));
-  }
-  return table.toString();
+  for (const row of formatted.rows) table.push(row);
+  const lines = [table.toString()];
+  if (formatted.shared.length > 0)
+    lines.push(
+      `Every row: ${formatted.shared.map((f) => `${f.key} ${typeof f.value === 'string' ? f.value : JSON.stringify(f.value)}`).join(', ')}`,
+    );
+  const notes = [
+    ...(!options.perCycle && formatted.rows.length < results.length
+      ? ['mean ± 95 % CI over the n cycles of each config']
+      : []),
+    ...(formatted.rows.some((row) => row.some((cell) => cell.endsWith('(est.)')))
+      ? ['~ (est.): estimated energy (no energy counter on this machine), not measured']
+      : []),
+  ];
+  if (notes.length > 0) lines.push(`${notes.join('; ')}.`);
+  return lines.join('\n');
 }

@@ -31,14 +31,44 @@ export type DecoderPreset = keyof typeof DECODER_PRESETS;
 
 const DecoderFieldsSchema = z
   .strictObject({
-    preset: z.enum(Object.keys(DECODER_PRESETS) as [DecoderPreset, ...DecoderPreset[]]).optional(),
-    temperature: z.number().min(0).max(2).default(1),
-    do_sample: z.boolean().default(true),
+    preset: z
+      .enum(Object.keys(DECODER_PRESETS) as [DecoderPreset, ...DecoderPreset[]])
+      .optional()
+      .describe('deterministic, standard, creative or factual: fills in the decoding values below'),
+    temperature: z
+      .number()
+      .min(0)
+      .max(2)
+      .default(1)
+      .describe('Sampling temperature (0 with do_sample false: greedy)'),
+    do_sample: z.boolean().default(true).describe('Sample from the distribution (false: greedy decoding)'),
     top_k: z.number().int().min(0).default(50).describe('0 disables top-k'),
-    top_p: z.number().min(0).max(1).default(1),
-    repetition_penalty: z.number().min(0.1).max(10).default(1),
-    min_p: z.number().min(0).max(1).nullable().default(null),
-    min_new_tokens: z.number().int().min(1).nullable().default(null),
+    top_p: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe('Nucleus sampling: keep the smallest set of tokens whose probability reaches this'),
+    repetition_penalty: z
+      .number()
+      .min(0.1)
+      .max(10)
+      .default(1)
+      .describe('Penalty for repeated tokens (1: none)'),
+    min_p: z
+      .number()
+      .min(0)
+      .max(1)
+      .nullable()
+      .default(null)
+      .describe('Drop tokens less likely than this times the most likely one (null: off)'),
+    min_new_tokens: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe('Generate at least this many tokens before EOS may stop (null: no minimum)'),
   })
   .describe('Decoding settings. A preset fills in values; keys you set explicitly win.');
 
@@ -52,16 +82,36 @@ export const DecoderConfigSchema = z.preprocess((value) => {
 
 export const WarmupConfigSchema = z
   .strictObject({
-    enabled: z.boolean().default(true),
+    enabled: z.boolean().default(true).describe('Warm up the model before measuring'),
     n_warmup: z.number().int().min(1).default(5).describe('Warmup prompts (fixed mode)'),
     convergence_detection: z
       .boolean()
       .default(false)
       .describe('Warm up until latency CV falls below cv_threshold'),
-    cv_threshold: z.number().min(0.01).max(0.5).default(0.05),
-    window_size: z.number().int().min(3).default(5),
-    min_prompts: z.number().int().min(1).default(5),
-    max_prompts: z.number().int().min(1).default(20),
+    cv_threshold: z
+      .number()
+      .min(0.01)
+      .max(0.5)
+      .default(0.05)
+      .describe('Convergence: stop when the latency coefficient of variation falls below this'),
+    window_size: z
+      .number()
+      .int()
+      .min(3)
+      .default(5)
+      .describe('Convergence: prompts in the sliding latency window'),
+    min_prompts: z
+      .number()
+      .int()
+      .min(1)
+      .default(5)
+      .describe('Convergence: warm up with at least this many prompts'),
+    max_prompts: z
+      .number()
+      .int()
+      .min(1)
+      .default(20)
+      .describe('Convergence: warm up with at most this many prompts'),
     thermal_floor_seconds: z
       .number()
       .min(0)
@@ -79,8 +129,8 @@ export const WarmupConfigSchema = z
   });
 
 export const BaselineConfigSchema = z.strictObject({
-  enabled: z.boolean().default(true),
-  duration_seconds: z.number().gt(0).max(600).default(30),
+  enabled: z.boolean().default(true).describe('Measure idle power before the workload and subtract it'),
+  duration_seconds: z.number().gt(0).max(600).default(30).describe('How long the idle baseline is measured'),
   cache_ttl_seconds: z
     .number()
     .min(0)
@@ -92,29 +142,56 @@ export const ENERGY_SAMPLERS = ['nvml', 'rapl', 'cpu-estimate'] as const;
 export type EnergySamplerName = (typeof ENERGY_SAMPLERS)[number];
 
 export const EnergyConfigSchema = z.strictObject({
-  enabled: z.boolean().default(true),
+  enabled: z.boolean().default(true).describe('Measure energy (false: throughput and latency only)'),
   samplers: z
     .union([z.literal('auto'), z.array(z.enum(ENERGY_SAMPLERS)).min(1)])
     .default('auto')
     .describe('auto: every sampler whose probe succeeds'),
-  sample_interval_ms: z.number().int().min(10).max(10_000).default(100),
+  sample_interval_ms: z
+    .number()
+    .int()
+    .min(10)
+    .max(10_000)
+    .default(100)
+    .describe('Milliseconds between power samples'),
   cpu_tdp_watts: z
     .number()
     .positive()
     .nullable()
     .default(null)
     .describe('TDP for the CPU estimate when no counter exists'),
-  quality_policy: z.enum(['warn', 'fail']).default('warn'),
-  min_window_seconds: z.number().min(0).default(5),
-  max_disagreement_pct: z.number().min(0).default(10),
+  quality_policy: z
+    .enum(['warn', 'fail'])
+    .default('warn')
+    .describe('A measurement that fails its quality checks: warn (keep it) or fail the run'),
+  min_window_seconds: z
+    .number()
+    .min(0)
+    .default(5)
+    .describe('A measured window shorter than this is flagged (too short for the samplers)'),
+  max_disagreement_pct: z
+    .number()
+    .min(0)
+    .default(10)
+    .describe('Flag when two samplers of one device disagree by more than this percentage'),
 });
 
 const SyntheticDatasetSchema = z.strictObject({
-  source: z.literal('synthetic'),
-  input_len: z.number().int().min(1).default(128),
+  source: z.literal('synthetic').describe('synthetic: generated prompts of exactly input_len tokens'),
+  input_len: z.number().int().min(1).default(128).describe('Tokens per synthetic prompt'),
 });
-const JsonlDatasetSchema = z.strictObject({ source: z.literal('jsonl'), path: z.string().min(1) });
-const NamedDatasetSchema = z.strictObject({ source: z.literal('aienergyscore') });
+const JsonlDatasetSchema = z.strictObject({
+  source: z.literal('jsonl').describe('jsonl: prompts from a file of {"prompt": "..."} lines'),
+  path: z
+    .string()
+    .min(1)
+    .describe('The JSONL file; a relative path is taken from the folder of the config file'),
+});
+const NamedDatasetSchema = z.strictObject({
+  source: z
+    .literal('aienergyscore')
+    .describe('aienergyscore: the 1,000 AI Energy Score prompts shipped with llem (works offline)'),
+});
 export const DatasetSchema = z.discriminatedUnion('source', [
   NamedDatasetSchema,
   JsonlDatasetSchema,
@@ -149,29 +226,43 @@ export const ExperimentConfigBaseSchema = z.strictObject({
     )
     .optional()
     .describe('Optional display id; not part of the hash'),
-  name: z.string().optional(),
+  name: z.string().optional().describe('Display name; not part of the hash'),
   model: z.string().min(1).describe('HF model id, local path, or builtin:tiny-gpt2'),
   backend: z
     .string()
     .regex(/^[a-z][a-z0-9-]*$/, 'backend names are lowercase letters, digits and "-"')
-    .default(DEFAULT_BACKEND),
+    .default(DEFAULT_BACKEND)
+    .describe('The backend plugin that runs the workload (pytorch, or an installed plugin)'),
   n: z.number().int().min(1).default(100).describe('Number of prompts measured'),
-  dataset: DatasetInputSchema.default({ source: 'aienergyscore' }),
-  dataset_order: z.enum(['interleaved', 'grouped', 'shuffled']).default('interleaved'),
-  precision: z.enum(PRECISIONS).default('bf16'),
-  random_seed: z.number().int().default(42),
-  max_input_tokens: z.number().int().min(1).default(512),
-  max_output_tokens: z.number().int().min(1).default(128),
+  dataset: DatasetInputSchema.default({ source: 'aienergyscore' }).describe(
+    'Prompts: aienergyscore, a .jsonl path, synthetic, or a mapping with source',
+  ),
+  dataset_order: z
+    .enum(['interleaved', 'grouped', 'shuffled'])
+    .default('interleaved')
+    .describe("interleaved (round-robin over the records' source), grouped, or shuffled (seeded)"),
+  precision: z.enum(PRECISIONS).default('bf16').describe('Weights and compute dtype'),
+  random_seed: z
+    .number()
+    .int()
+    .default(42)
+    .describe('Seed of every random choice (sampling, shuffles, synthetic prompts)'),
+  max_input_tokens: z.number().int().min(1).default(512).describe('Prompts are cut to this many tokens'),
+  max_output_tokens: z.number().int().min(1).default(128).describe('Tokens generated per prompt (at most)'),
   gpus: z
     .array(z.number().int().min(0))
     .min(1)
     .nullable()
     .default(null)
     .describe('GPU indices; null = all visible'),
-  decoder: DecoderConfigSchema.prefault({}),
-  warmup: WarmupConfigSchema.prefault({}),
-  baseline: BaselineConfigSchema.prefault({}),
-  energy: EnergyConfigSchema.prefault({}),
+  decoder: DecoderConfigSchema.prefault({}).describe('Decoding settings (a preset, then explicit keys)'),
+  warmup: WarmupConfigSchema.prefault({}).describe(
+    'Warmup before the measured prompts: fixed count, or until latency converges',
+  ),
+  baseline: BaselineConfigSchema.prefault({}).describe(
+    'Idle power measured before the workload, subtracted from its energy',
+  ),
+  energy: EnergyConfigSchema.prefault({}).describe('Energy measurement: samplers, interval, quality checks'),
   // Volatile: never hashed (see VOLATILE_CONFIG_KEYS).
   launch: z
     .enum(LAUNCH_CHOICES)
@@ -179,10 +270,20 @@ export const ExperimentConfigBaseSchema = z.strictObject({
     .describe(
       'local process group, docker container, or auto (docker when ready); `runner:` is its old name',
     ),
-  timeout_seconds: z.number().positive().optional(),
-  output_dir: z.string().optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  plugins: z.array(z.string()).optional(),
+  timeout_seconds: z
+    .number()
+    .positive()
+    .optional()
+    .describe('Stop the workload after this long (unset: no limit)'),
+  output_dir: z.string().optional().describe('Results directory for this experiment (volatile: not hashed)'),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('Free-form labels copied into the result (not hashed)'),
+  plugins: z
+    .array(z.string())
+    .optional()
+    .describe("Plugin modules that provide this file's backends, relative to the file"),
 });
 
 export type ExperimentConfigBase = z.infer<typeof ExperimentConfigBaseSchema>;

@@ -105,7 +105,10 @@ export function configErrorFrom(issues: readonly ConfigIssue[], source?: string)
   const lines = issues.map((issue) => `${where}${formatPath(issue.path)}: ${issue.message}`);
   const fix =
     'Fix the field(s) named above; `llem config schema` prints every field with its type and default.';
-  return new ConfigError(joinProblems(lines), { fix });
+  const problems = issues
+    .slice(0, MAX_LISTED_PROBLEMS)
+    .map((issue) => ({ file: source ?? null, path: formatPath(issue.path), message: issue.message }));
+  return new ConfigError(joinProblems(lines), { fix, problems });
 }
 
 export type Validated<T> = { ok: true; data: T } | { ok: false; issues: ConfigIssue[] };

@@ -612,6 +612,8 @@ export interface ConfigOverride {
   /** Dotted field path, e.g. `pytorch.batch_size`. */
   path: string[];
   value: unknown;
+  /** The command-line flag it came from (`--set decoder.temperature`, `--model`): a bad value blames it, not the file. */
+  flag?: string;
 }
 
 /**

@@ -22,8 +22,9 @@ import type {
   CollectContext,
   LaunchMode,
   LaunchPlan,
+  ResultAddition,
 } from '../plugins/backend.js';
-import type { EnergyMeter, MeasurementWindowNs, SamplerTrace } from '../plugins/energy.js';
+import type { EnergyMeter, LiveEnergyJ, MeasurementWindowNs, SamplerTrace } from '../plugins/energy.js';
 import type { Runner, RunOutcome, RunSpec } from '../plugins/runner.js';
 import type { ProtocolEvent } from '../protocol/events.js';
 import type { ExperimentResult } from '../results/experiment-result.js';
@@ -42,7 +43,7 @@ import type { StateStore } from '../state/store.js';
 import { setResultDirAside } from './adopt.js';
 import { failpoint } from './failpoint.js';
 import { WORK_DIR_NAME } from './naming.js';
-import { emitProgress, type ProgressListener, type RunStep } from './progress.js';
+import { emitProgress, type ProgressListener, type RunStep, type WindowEnergy } from './progress.js';
 import { assembleResult } from './result-assembly.js';
 
 /**
@@ -55,6 +56,35 @@ const STDERR_TAIL_LINES = 50;
 /** How often the live view is told the energy so far while the workload runs. */
 const LIVE_ENERGY_INTERVAL_MS = 1000;
 const TIMESERIES_MARGIN_S = 5;
+
+/**
+ * Energy since the window opened, from two live readings: measured and estimated apart, and
+ * measured less each device's idle power (as the result adjusts it) when every measured device
+ * has a baseline.
+ */
+function windowEnergy(
+  now: LiveEnergyJ,
+  open: { startNs: bigint; at: LiveEnergyJ },
+  nowNs: bigint,
+  baseline: BaselineInfo | null,
+): WindowEnergy {
+  const seconds = Math.max(0, Number(nowNs - open.startNs) / 1e9);
+  const devices = Object.entries(now.measuredByDevice ?? {});
+  let adjustedJ: number | null = null;
+  if (baseline && devices.length > 0 && devices.every(([id]) => baseline.power_w[id] !== undefined)) {
+    adjustedJ = 0;
+    for (const [id, joules] of devices) {
+      const since = joules - (open.at.measuredByDevice?.[id] ?? 0);
+      adjustedJ += Math.max(0, since - (baseline.power_w[id] ?? 0) * seconds);
+    }
+  }
+  return {
+    seconds,
+    measuredJ: Math.max(0, now.measuredJ - open.at.measuredJ),
+    estimatedJ: Math.max(0, now.estimatedJ - open.at.estimatedJ),
+    adjustedJ,
+  };
+}
 
 /** A timed-out workload: failed with kind `timeout`. */
 export class TimeoutFailure extends LlemError {}
@@ -236,9 +266,17 @@ export class Attempt {
         (config.timeout_seconds === undefined ? undefined : config.timeout_seconds * 1000),
       label: plan.spec.label ?? experimentId,
     };
+    // The window's energy is the energy since its window-start event (what the result counts);
+    // before it, the figure includes model load and warmup, and says so.
+    let windowOpen: { startNs: bigint; at: LiveEnergyJ } | null = null;
+    let windowClosed = false;
     const emitLiveEnergy = () => {
+      if (windowClosed) return;
       const live = this.meterRunning ? meter?.liveEnergyJ?.() : null;
-      if (live) emitProgress(onProgress, { type: 'energy', experimentId, ...live });
+      if (!live) return;
+      const { measuredJ, estimatedJ } = live;
+      const window = windowOpen && windowEnergy(live, windowOpen, clock.monotonicNs(), this.baseline);
+      emitProgress(onProgress, { type: 'energy', experimentId, measuredJ, estimatedJ, window });
     };
     const outcome = await runner.run(spec, {
       signal,
@@ -259,7 +297,16 @@ export class Attempt {
         this.events.push(event);
         if (event.event === 'window-end') failpoint('window-ended');
         emitProgress(onProgress, { type: 'workload', experimentId, event });
+        if (event.event === 'window-start' && this.meterRunning && meter?.liveEnergyJ) {
+          const at = meter.liveEnergyJ();
+          if (at) windowOpen = { startNs: BigInt(event.t_mono_ns), at };
+          emitLiveEnergy();
+        }
         if (event.event === 'progress') emitLiveEnergy();
+        if (event.event === 'window-end') {
+          emitLiveEnergy();
+          windowClosed = true;
+        }
       },
       onLine: (line, stream) => {
         if (stream === 'stderr') {
@@ -360,7 +407,10 @@ export class Attempt {
         files.log = 'workload.log';
       }
       await this.writeTimeseries(staging, launched.traces, collected.window, files);
-      const assembled = this.assemble(launched, collected, files);
+      const addition = await this.completeResult(launched, collected, staging);
+      Object.assign(files, addition?.files);
+      this.warnings.push(...(addition?.warnings ?? []));
+      const assembled = this.assemble(launched, collected, files, addition?.serving);
       await writeFileAtomic(join(staging, RESULT_FILE_NAME), `${JSON.stringify(assembled, null, 2)}\n`);
       failpoint('result-staged');
       // Whatever sits where this result goes is not this attempt's: kept aside, never overwritten.
@@ -393,10 +443,32 @@ export class Attempt {
     }
   }
 
+  /** The backend's additions that need the window's energy (BackendPlugin.completeResult). */
+  private async completeResult(
+    launched: Launched,
+    collected: Collected,
+    resultDir: string,
+  ): Promise<ResultAddition | undefined> {
+    const { plugin, meter } = this.services;
+    if (!plugin.completeResult) return undefined;
+    const baseline = this.baseline;
+    return plugin.completeResult({
+      ...this.ctx!,
+      workload: collected.workload,
+      window: collected.window,
+      energy: collected.energy,
+      traces: launched.traces,
+      baseline,
+      energyOver: (window) => (meter ? meter.integrate(launched.traces, window, baseline) : null),
+      resultDir,
+    });
+  }
+
   private assemble(
     launched: Launched,
     collected: Collected,
     files: Record<string, string>,
+    serving?: ExperimentResult['serving'],
   ): ExperimentResult {
     const { config, configHash, experimentId, studyId, cycle, gapBeforeS } = this.input;
     const { plugin, launch, clock } = this.services;
@@ -422,6 +494,7 @@ export class Attempt {
       },
       warnings: this.warnings,
       files,
+      serving,
     });
   }
 

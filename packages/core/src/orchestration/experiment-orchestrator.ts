@@ -1,12 +1,13 @@
 import 'reflect-metadata';
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { inject, injectable } from 'tsyringe';
 import { type Clock, isoUtc } from '../clock.js';
 import type { ExperimentConfig } from '../config/experiment.js';
 import type { Logger } from '../di/logger.js';
 import { TOKENS } from '../di/tokens.js';
-import { InterruptedError } from '../errors.js';
+import { InterruptedError, messageOf } from '../errors.js';
 import type { BackendCatalog, BackendPlugin, LaunchMode } from '../plugins/backend.js';
 import type { EnergyMeterFactory } from '../plugins/energy.js';
 import type { ExperimentRunner } from '../plugins/executor.js';
@@ -75,6 +76,11 @@ export interface RunReport {
   previous: ExperimentState | null;
   /** Reused because an earlier attempt had committed its result before its llem died. */
   adopted: boolean;
+  /**
+   * Reused from another results directory: the result directory it was copied from (into this
+   * run's own result directory, so every results directory holds all of its study's results).
+   */
+  copiedFrom: string | null;
   durationS: number;
 }
 
@@ -117,6 +123,7 @@ export class ExperimentOrchestrator implements ExperimentRunner {
       logPath: null,
       previous: null,
       adopted: false,
+      copiedFrom: null,
       durationS: Number(this.clock.monotonicNs() - t0) / 1e9,
       ...fields,
     });
@@ -146,7 +153,7 @@ export class ExperimentOrchestrator implements ExperimentRunner {
     if (claim.kind === 'reused') {
       // A scratch folder can outlive a kill right after `done` was saved; the result does not need it.
       if (claim.state.experimentId === experimentId) await rm(scratch, { recursive: true, force: true });
-      const found = await this.findResult(request, claim.state);
+      const found = await this.placeResult(request, await this.findResult(request, claim.state));
       if (found.result)
         emitProgress(request.onProgress, { type: 'result', experimentId, result: found.result });
       step('reused', found.resultPath ?? undefined);
@@ -211,6 +218,41 @@ export class ExperimentOrchestrator implements ExperimentRunner {
     );
     const outcome = await attempt.measure();
     return report({ ...outcome, attempt: attempt.attempt, previous: claim.previous });
+  }
+
+  /**
+   * A reused result found in another results directory is copied into this run's result
+   * directory (a new `--results-dir` gets every result of its study, with its tables and report).
+   * The copy is built in the scratch folder and moved into place by one rename; an existing
+   * directory there is never overwritten. Copying is best effort: the run is reused either way.
+   */
+  private async placeResult(
+    request: RunRequest,
+    found: Pick<RunReport, 'resultDir' | 'resultPath' | 'result'>,
+  ): Promise<Pick<RunReport, 'resultDir' | 'resultPath' | 'result' | 'copiedFrom'>> {
+    const target = resolve(request.outputDir, request.resultDirName);
+    if (!found.result || !found.resultDir || resolve(found.resultDir) === target)
+      return { ...found, copiedFrom: null };
+    if (existsSync(target)) return { ...found, copiedFrom: null };
+    const scratch = join(request.outputDir, WORK_DIR_NAME, `${request.experimentId}.reused`);
+    try {
+      await rm(scratch, { recursive: true, force: true });
+      await mkdir(dirname(scratch), { recursive: true });
+      await cp(found.resultDir, scratch, { recursive: true, errorOnExist: true, force: false });
+      await rename(scratch, target);
+    } catch (error) {
+      await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+      this.logger.warn(
+        `${request.experimentId}: could not copy its reused result from ${found.resultDir} to ${target}: ${messageOf(error)}`,
+      );
+      return { ...found, copiedFrom: null };
+    }
+    return {
+      resultDir: target,
+      resultPath: join(target, RESULT_FILE_NAME),
+      result: found.result,
+      copiedFrom: found.resultDir,
+    };
   }
 
   /** Where the result of a reused state lives, if it is on disk (where it was committed, or under this output directory). */

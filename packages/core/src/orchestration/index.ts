@@ -13,6 +13,7 @@ export * from './launch.js';
 export * from './llem.js';
 export * from './local-executor.js';
 export * from './naming.js';
+export * from './preflight.js';
 export * from './prng.js';
 export * from './progress.js';
 export * from './result-assembly.js';

@@ -139,6 +139,7 @@ class LocalStudyRun {
         status: report.status,
         attempt: report.attempt,
         resultPath: report.resultPath,
+        ...(report.copiedFrom ? { copiedFrom: report.copiedFrom } : {}),
         error: report.error,
         gapBeforeS,
         durationS: report.durationS,

@@ -24,8 +24,18 @@ export type ProgressEvent =
   | { type: 'log'; experimentId: string; line: string; stream: OutputStream }
   /** A run's result, in memory, as soon as it is done or reused (nothing needs to read it back). */
   | { type: 'result'; experimentId: string; result: ExperimentResult }
-  /** Energy so far of the run in flight (since the meter started), estimates apart. */
-  | { type: 'energy'; experimentId: string; measuredJ: number; estimatedJ: number }
+  /**
+   * Energy so far of the run in flight, estimates apart: `measuredJ`/`estimatedJ` since the meter
+   * started (model load and warmup included); `window` since the workload's measurement window
+   * opened (what its result counts), null before it opens.
+   */
+  | {
+      type: 'energy';
+      experimentId: string;
+      measuredJ: number;
+      estimatedJ: number;
+      window: WindowEnergy | null;
+    }
   /** A study starts run `position` (0-based) of `total`. */
   | {
       type: 'run-start';
@@ -42,6 +52,16 @@ export type ProgressEvent =
       seconds: number;
       temperatures?: Record<string, number>;
     };
+
+/** Energy since the measurement window opened, as the result will count it (live, so approximate). */
+export interface WindowEnergy {
+  /** Seconds since the window opened. */
+  seconds: number;
+  measuredJ: number;
+  estimatedJ: number;
+  /** measuredJ less each device's idle power over `seconds`, when an idle baseline was taken. */
+  adjustedJ: number | null;
+}
 
 export type ProgressListener = (event: ProgressEvent) => void;
 

@@ -73,6 +73,8 @@ export interface ResultParts {
   timings: ExperimentResult['timings'];
   warnings: readonly string[];
   files: Record<string, string>;
+  /** A serving backend's block (BackendPlugin.completeResult). */
+  serving?: ExperimentResult['serving'];
 }
 
 /** Builds result.json's content and validates it (a bug here fails the run, it never writes a bad file). */
@@ -120,6 +122,7 @@ export function assembleResult(parts: ResultParts): ExperimentResult {
     environment: { ...workload.environment, host: hostname(), llem_node: process.version },
     energy_cross_check: workload.energy_cross_check,
     warnings: [...workload.warnings, ...qualityWarnings, ...parts.warnings],
+    ...(parts.serving ? { serving: parts.serving } : {}),
     files: parts.files,
   };
   return ExperimentResultSchema.parse(result);

@@ -1,4 +1,4 @@
-import { basename, dirname, extname, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { assertConfigBounds, formatLongPath, MAX_CONFIG_DEPTH } from '../config/bounds.js';
 import { DEFAULT_BACKEND, EXPERIMENT_BASE_KEYS, type ExperimentConfig } from '../config/experiment.js';
@@ -147,7 +147,33 @@ export function expandStudy(raw: unknown, options: ExpandOptions = {}): StudyPla
       ? expandStudyDocument(upgraded.raw, options)
       : planExperiment(upgraded.raw, options);
   plan.notices.push(...upgraded.notices.filter((notice) => !plan.notices.includes(notice)));
+  if (options.source) resolveDatasetPaths(plan.experiments, dirname(resolve(options.source)));
   return plan;
+}
+
+/**
+ * A relative `dataset.path` is relative to the folder of the file it is written in, never to the
+ * current directory: each experiment's config gets the absolute path its workload reads. The config
+ * hash was computed before, over the path as written, so the same file has the same hash from any
+ * directory and after the project folder moves (a base file's relative path is rewritten relative
+ * to the study file when it is read, see readBase).
+ */
+export function resolveDatasetPaths(experiments: PlannedExperiment[], dir: string): void {
+  for (const experiment of experiments) {
+    const { dataset } = experiment.config;
+    if (dataset.source !== 'jsonl' || isAbsolute(dataset.path)) continue;
+    experiment.config = { ...experiment.config, dataset: { ...dataset, path: resolve(dir, dataset.path) } };
+  }
+}
+
+/** A raw `dataset` (shorthand or mapping) whose relative JSONL path is rebased from one folder to another. */
+export function rebaseDatasetPath(dataset: unknown, from: string, to: string): unknown {
+  const rebase = (path: string) => (isAbsolute(path) ? path : relative(to, resolve(from, path)) || '.');
+  if (typeof dataset === 'string')
+    return dataset.endsWith('.jsonl') && dataset !== 'aienergyscore' ? rebase(dataset) : dataset;
+  if (isMapping(dataset) && dataset.source === 'jsonl' && typeof dataset.path === 'string')
+    return { ...dataset, path: rebase(dataset.path) };
+  return dataset;
 }
 
 /** A lone experiment: one run, no study, no cycle. */
@@ -518,6 +544,13 @@ function readBase(path: string, options: ExpandOptions, notices: string[]): RawC
   const upgraded = upgradeLegacyKeys(raw, absolute);
   notices.push(...upgraded.notices);
   const { version: _ignored, ...fields } = upgraded.raw;
+  // Its relative dataset path is relative to the base file: from the study file's folder it is this.
+  if (fields.dataset !== undefined)
+    fields.dataset = rebaseDatasetPath(
+      fields.dataset,
+      dirname(absolute),
+      options.source ? dirname(resolve(options.source)) : process.cwd(),
+    );
   return fields;
 }
 

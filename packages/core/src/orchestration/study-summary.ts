@@ -22,6 +22,8 @@ export interface StudyRunEntry {
   status: StudyRunStatus;
   attempt: number | null;
   resultPath: string | null;
+  /** A reused result copied into this results directory from another one: where it came from. */
+  copiedFrom?: string | null;
   error: string | null;
   /** Seconds of gap and cooldown actually waited before this run (null: none planned). */
   gapBeforeS: number | null;

@@ -66,6 +66,11 @@ export interface MeasurementWindowNs {
 export interface LiveEnergyJ {
   measuredJ: number;
   estimatedJ: number;
+  /**
+   * Joules so far of each measured device counted in `measuredJ`, by device id: with the idle
+   * baseline's power per device, the live view subtracts idle power as the result will.
+   */
+  measuredByDevice?: Record<string, number>;
 }
 
 /**

@@ -36,6 +36,8 @@ export interface PluginOptions {
   dir?: string;
   /** The harness Python for backends that run one (LLEM_PYTHON, defaults.python). */
   python?: string | null;
+  /** Where `python` was set, as the user knows it (`LLEM_PYTHON`, `defaults.python in <file>`), for messages. */
+  pythonSetting?: string;
   /** A dry run: create without provisioning anything. */
   dryRun?: boolean;
   /** GPUs of this process's allocation (a Slurm job), for experiments that name none. */
@@ -65,7 +67,7 @@ export type PluginLoader = () => Promise<LlemPlugin>;
 export const BUILTIN_PLUGIN_PACKAGES: Readonly<
   Partial<Record<PluginKind, Readonly<Record<string, string>>>>
 > = {
-  backend: { pytorch: '@llem/backend-pytorch' },
+  backend: { pytorch: '@llem/backend-pytorch', openai: '@llem/backend-openai' },
   store: { sqlite: '@llem/state-sqlite', fs: '@llem/state-fs' },
   runner: { local: '@llem/runner-node' },
   executor: { slurm: '@llem/executor-slurm' },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EnergyMeasurementSchema } from '../energy/measurement.js';
+import { ServingSchema } from './serving.js';
 import { LatencySchema, MeasurementWindowSchema, WorkloadReportFields } from './workload-result.js';
 
 /** Bumped on any breaking change to result.json; readers refuse a newer major. */
@@ -56,6 +57,8 @@ export const ExperimentResultSchema = z.strictObject({
     basis: z.enum(['adjusted', 'raw', 'estimate']).nullable(),
   }),
   ...WorkloadReportFields,
+  /** A serving backend's run (server under load, per-request energy); absent for offline backends. */
+  serving: ServingSchema.optional(),
   /** Relative file names of sidecars (timeseries.csv / .parquet, logs). */
   files: z.record(z.string(), z.string()),
 });

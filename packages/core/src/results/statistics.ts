@@ -99,3 +99,33 @@ export function sampleStats(values: readonly (number | null | undefined)[]): Sam
   const std = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
   return { n, mean, std, ci95: (studentTQuantile(0.975, n - 1) * std) / Math.sqrt(n) };
 }
+
+/** Welch's two-sample t-test of the means (unequal variances). */
+export interface WelchTest {
+  t: number;
+  /** Welch–Satterthwaite degrees of freedom. */
+  dof: number;
+  /** Two-sided p-value. */
+  p: number;
+}
+
+/**
+ * Welch's t-test between two samples summarised by sampleStats; null when either side has fewer
+ * than 2 values (no estimate of its noise). Two samples without spread: p is 0 when the means
+ * differ, 1 when they are equal.
+ */
+export function welchTTest(a: SampleStats, b: SampleStats): WelchTest | null {
+  if (a.n < 2 || b.n < 2 || a.mean === null || b.mean === null || a.std === null || b.std === null)
+    return null;
+  const va = a.std ** 2 / a.n;
+  const vb = b.std ** 2 / b.n;
+  const diff = b.mean - a.mean;
+  if (va + vb === 0) {
+    const p = diff === 0 ? 1 : 0;
+    return { t: diff === 0 ? 0 : Math.sign(diff) * Number.POSITIVE_INFINITY, dof: a.n + b.n - 2, p };
+  }
+  const t = diff / Math.sqrt(va + vb);
+  const dof = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
+  const p = Math.min(1, 2 * (1 - studentTCdf(Math.abs(t), dof)));
+  return { t, dof, p };
+}

@@ -171,6 +171,64 @@ export function studyTableColumns(results: readonly ExperimentResult[]): TableCo
       'string',
       results.map((r) => r.timings.started_utc),
     ),
+    ...servingColumns(results),
+  ];
+}
+
+/**
+ * Serving runs' columns (result.serving), appended only when a result has a serving block: the load
+ * (mode, concurrency or request rate, the sweep axes of a serving study), the error rate, the
+ * steady window and per-request energy.
+ */
+export function servingColumns(results: readonly ExperimentResult[]): TableColumn[] {
+  if (!results.some((r) => r.serving)) return [];
+  const of = <T extends Cell>(get: (s: NonNullable<ExperimentResult['serving']>) => T) =>
+    results.map((r) => (r.serving ? get(r.serving) : null));
+  const perRequest = (q: 'p50' | 'p90' | 'p99') => of((s) => s.per_request_energy?.j_per_request[q] ?? null);
+  return [
+    column(
+      'serving_mode',
+      'string',
+      of((s) => s.mode),
+    ),
+    column(
+      'serving_concurrency',
+      'int32',
+      of((s) => s.concurrency),
+    ),
+    column(
+      'serving_request_rate',
+      'double',
+      of((s) => s.request_rate),
+    ),
+    column(
+      'serving_error_rate',
+      'double',
+      of((s) => s.requests.error_rate),
+    ),
+    column(
+      'serving_requests_per_s',
+      'double',
+      of((s) => s.requests.requests_per_s),
+    ),
+    column(
+      'serving_ttft_p99_ms',
+      'double',
+      of((s) => s.requests.ttft_ms.p99),
+    ),
+    column(
+      'serving_steady_s',
+      'double',
+      of((s) => s.windows.steady?.duration_s ?? null),
+    ),
+    column(
+      'serving_steady_short',
+      'boolean',
+      of((s) => s.windows.steady?.short ?? null),
+    ),
+    column('serving_j_per_request_p50', 'double', perRequest('p50')),
+    column('serving_j_per_request_p90', 'double', perRequest('p90')),
+    column('serving_j_per_request_p99', 'double', perRequest('p99')),
   ];
 }
 

@@ -1,6 +1,8 @@
 import { type EnergyBasis, headlineEnergy } from '../energy/measurement.js';
 import type { ExperimentResult } from './experiment-result.js';
 import { batchSizeOf, metricValue, precisionOf, qualityOk } from './metrics.js';
+import { type SampleStats, sampleStats } from './statistics.js';
+import { flattenConfig, type Scalar } from './study-table.js';
 
 /** One line of `llem results show` / study summaries: raw values, formatted by formatSummaryRow. */
 export interface SummaryRow {
@@ -92,5 +94,163 @@ export function formatSummaryRow(row: SummaryRow): Record<keyof SummaryRow, stri
     energy_j: joules(row.energy_j),
     energy_basis: text(row.energy_basis),
     quality: row.quality,
+  };
+}
+
+/**
+ * Config fields a results table shows as columns: every key in `swept` (a study's sweep keys),
+ * then every field whose value differs between the results (model, backend, precision and the
+ * backend's batch size included), in first-seen order. Fields the same in every row are left to
+ * `sharedFields`.
+ */
+export function tableParameters(
+  results: readonly ExperimentResult[],
+  swept: readonly string[] = [],
+): string[] {
+  const flat = results.map((r) => flattenConfig(r.config));
+  const keys: string[] = [...swept];
+  for (const f of flat) for (const key of Object.keys(f)) if (!keys.includes(key)) keys.push(key);
+  return keys.filter((key) => {
+    if (swept.includes(key)) return true;
+    return new Set(flat.map((f) => (key in f ? JSON.stringify(f[key]) : '<missing>'))).size > 1;
+  });
+}
+
+/** The identity fields (model, backend, precision, batch size) that are the same in every row and not columns. */
+export function sharedFields(
+  results: readonly ExperimentResult[],
+  columns: readonly string[],
+): { key: string; value: Scalar }[] {
+  if (results.length === 0) return [];
+  const first = flattenConfig((results[0] as ExperimentResult).config);
+  const backend = typeof first.backend === 'string' ? first.backend : null;
+  const keys = ['model', 'backend', 'precision', ...(backend ? [`${backend}.batch_size`] : [])];
+  return keys.flatMap((key) =>
+    columns.includes(key) || !(key in first) ? [] : [{ key, value: first[key] ?? null }],
+  );
+}
+
+/** One row of a results table: one config over its cycles, or one experiment-cycle. */
+export interface ResultsTableRow {
+  study_id: string | null;
+  config_hash: string;
+  /** The value of each parameter column (tableParameters), by dotted key. */
+  params: Record<string, Scalar>;
+  /** Cycle of a per-cycle row; null in a per-config row. */
+  cycle: number | null;
+  /** Results behind the row (cycles). */
+  n: number;
+  energy_per_output_token_j: SampleStats;
+  output_tokens_per_s: SampleStats;
+  ttft_p50_ms: SampleStats;
+  /** The headline energy (see headlineEnergy) over the row's results. */
+  energy_j: SampleStats;
+  /** 'estimate' when any result's headline energy is an estimate, else the first basis seen. */
+  energy_basis: EnergyBasis | null;
+  quality: 'ok' | 'warn' | 'n/a';
+  experiment_ids: string[];
+}
+
+/**
+ * The rows of a results table: by default one per config (study id and config hash, first-seen
+ * order) with mean and 95 % CI over its cycles; with `perCycle` one per result.
+ */
+export function resultsTableRows(
+  results: readonly ExperimentResult[],
+  options: { perCycle?: boolean; parameters?: readonly string[] } = {},
+): ResultsTableRow[] {
+  const parameters = options.parameters ?? tableParameters(results);
+  const byConfig = new Map<string, ExperimentResult[]>();
+  for (const result of results) {
+    const key = `${result.study_id ?? ''}\u0000${result.config_hash}`;
+    const group = byConfig.get(key);
+    if (group) group.push(result);
+    else byConfig.set(key, [result]);
+  }
+  // Per cycle: each config's results together, in cycle order.
+  const groups = options.perCycle
+    ? [...byConfig.values()].flatMap((group) =>
+        [...group].sort((a, b) => (a.cycle ?? 0) - (b.cycle ?? 0)).map((r) => [r]),
+      )
+    : [...byConfig.values()];
+  return groups.map((group) => {
+    const first = group[0] as ExperimentResult;
+    const flat = flattenConfig(first.config);
+    const headlines = group.map((r) => headlineEnergy(r.energy));
+    const bases = headlines.flatMap((h) => (h ? [h.basis] : []));
+    const qualities = group.map((r) => summaryRow(r).quality);
+    return {
+      study_id: first.study_id,
+      config_hash: first.config_hash,
+      params: Object.fromEntries(parameters.map((p) => [p, flat[p] ?? null])),
+      cycle: options.perCycle ? first.cycle : null,
+      n: group.length,
+      energy_per_output_token_j: sampleStats(group.map((r) => metricValue(r, 'energy_per_output_token_j'))),
+      output_tokens_per_s: sampleStats(group.map((r) => metricValue(r, 'output_tokens_per_s'))),
+      ttft_p50_ms: sampleStats(group.map((r) => metricValue(r, 'ttft_p50_ms'))),
+      energy_j: sampleStats(headlines.map((h) => h?.joules ?? null)),
+      energy_basis: bases.includes('estimate') ? 'estimate' : (bases[0] ?? null),
+      quality: qualities.includes('warn') ? 'warn' : qualities.includes('ok') ? 'ok' : 'n/a',
+      experiment_ids: group.map((r) => r.experiment_id),
+    };
+  });
+}
+
+/** "312 ± 4.1": a mean with its 95 % CI half-width (the CI only with 2 values or more). */
+export function formatMeanCi(stats: SampleStats, estimate = false): string {
+  if (stats.mean === null) return '-';
+  const ci = stats.ci95 === null ? '' : ` ± ${formatSig3(stats.ci95)}`;
+  return estimate ? `~${formatSig3(stats.mean)}${ci} (est.)` : `${formatSig3(stats.mean)}${ci}`;
+}
+
+/** A results table ready to print: headers, alignments and display strings. */
+export interface FormattedResultsTable {
+  columns: { header: string; align: 'left' | 'right' }[];
+  rows: string[][];
+  /** Identity fields the same in every row (not columns): "model builtin:tiny-gpt2". */
+  shared: { key: string; value: Scalar }[];
+}
+
+/**
+ * The results table `llem run` and `llem results show` print: every swept key and every differing
+ * config field as a column, then one row per config with mean ± 95 % CI over its cycles (or one
+ * row per experiment-cycle with `perCycle`). Estimated energy is marked `~… (est.)`.
+ */
+export function formatResultsTable(
+  results: readonly ExperimentResult[],
+  options: { perCycle?: boolean; swept?: readonly string[] } = {},
+): FormattedResultsTable {
+  const parameters = tableParameters(results, options.swept);
+  const rows = resultsTableRows(results, { perCycle: options.perCycle, parameters });
+  const studies = new Set(results.map((r) => r.study_id)).size > 1;
+  const scalar = (value: Scalar) =>
+    value === null ? '-' : typeof value === 'string' ? value : JSON.stringify(value);
+  const right = (header: string) => ({ header, align: 'right' as const });
+  const columns = [
+    ...(studies ? [{ header: 'Study', align: 'left' as const }] : []),
+    ...parameters.map((p) => ({ header: p, align: 'left' as const })),
+    options.perCycle ? right('Cycle') : right('n'),
+    right('J/token'),
+    right('tok/s'),
+    right('TTFT p50 ms'),
+    right('Energy J'),
+    { header: 'Quality', align: 'left' as const },
+  ];
+  return {
+    columns,
+    rows: rows.map((row) => {
+      const estimate = row.energy_basis === 'estimate';
+      return [
+        ...(studies ? [row.study_id ?? '-'] : []),
+        ...parameters.map((p) => scalar(row.params[p] ?? null)),
+        options.perCycle ? scalar(row.cycle) : String(row.n),
+        formatMeanCi(row.energy_per_output_token_j, estimate),
+        formatMeanCi(row.output_tokens_per_s),
+        formatMeanCi(row.ttft_p50_ms),
+        formatMeanCi(row.energy_j, estimate),
+        row.quality,
+      ];
+    }),
+    shared: sharedFields(results, parameters),
   };
 }
