@@ -108,6 +108,7 @@ export async function servingAddition(ctx: CompleteResultContext<OpenAIConfig>):
 
   const summary = summarizeRequests({
     t0EpochMs: run.t0EpochMs,
+    t0MonoNs: run.t0MonoNs,
     records: records as Parameters<typeof summarizeRequests>[0]['records'],
     windows: run.windows,
     aborted: run.aborted,

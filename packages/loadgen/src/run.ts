@@ -89,8 +89,10 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
   const durationMs = spec.durationS === undefined ? Number.POSITIVE_INFINITY : spec.durationS * 1000;
   const maxRequests = spec.requests ?? Number.POSITIVE_INFINITY;
   const signal = spec.signal;
+  const t0MonoNs = process.hrtime.bigint();
   const t0 = performance.now();
   const now = () => performance.now() - t0;
+  hooks.onStart?.(t0MonoNs);
   const records: RequestRecord[] = [];
   let abortedAtMs: number | null = null;
   const onAbort = () => {
@@ -174,6 +176,7 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
       : null;
   return {
     t0EpochMs: performance.timeOrigin + t0,
+    t0MonoNs: t0MonoNs.toString(),
     records,
     windows: { whole: { startMs: 0, endMs }, steady },
     aborted: signal?.aborted ?? false,

@@ -75,6 +75,8 @@ export interface MsWindow {
 export interface LoadRun {
   /** Wall-clock epoch ms of t0, to align with energy samples. */
   t0EpochMs: number;
+  /** t0 on the monotonic clock (`process.hrtime.bigint()`, ns, as a decimal string so the run stays JSON), read together with the `performance.now()` origin. */
+  t0MonoNs: string;
   /** In send order (index order). */
   records: RequestRecord[];
   windows: { whole: MsWindow; steady: MsWindow | null };
@@ -83,6 +85,8 @@ export interface LoadRun {
 }
 
 export interface LoadHooks {
+  /** Called once, synchronously, when t0 is taken and before the first request: t0 on the monotonic clock (ns). */
+  onStart?(t0MonoNs: bigint): void;
   /** Called once per request when it has finished (any status). */
   onRequest?(r: RequestRecord): void;
   /** Called live when the steady state starts (ms since t0). */

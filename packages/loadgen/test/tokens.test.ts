@@ -83,6 +83,9 @@ describe('token counts and request bodies', () => {
         top_p: 0.9,
       });
       expect(JSON.stringify(run)).not.toContain(secret);
+      // the key is sent, on every request, as the Authorization header
+      expect(server.requests).toHaveLength(5);
+      for (const r of server.requests) expect(r.headers.authorization).toBe(`Bearer ${secret}`);
     } finally {
       await server.close();
     }

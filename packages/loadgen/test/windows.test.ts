@@ -108,4 +108,27 @@ describe('measurement windows', () => {
       await slow.close();
     }
   });
+  it('t0MonoNs: the exact monotonic t0, handed to onStart before the first request and kept in the run', async () => {
+    const before = process.hrtime.bigint();
+    const started: bigint[] = [];
+    let sentBeforeStart = false;
+    const run = await runLoad(
+      baseSpec(server.baseUrl, { mode: { kind: 'closed', concurrency: 2 }, requests: 3 }),
+      {
+        onStart: (t0MonoNs) => {
+          started.push(t0MonoNs);
+        },
+        onRequest: () => {
+          if (started.length === 0) sentBeforeStart = true;
+        },
+      },
+    );
+    const after = process.hrtime.bigint();
+    expect(started).toHaveLength(1);
+    expect(sentBeforeStart).toBe(false);
+    expect(run.t0MonoNs).toBe(started[0]!.toString());
+    const t0 = BigInt(run.t0MonoNs);
+    expect(t0 >= before && t0 <= after).toBe(true);
+    expect(() => JSON.stringify(run)).not.toThrow();
+  });
 });

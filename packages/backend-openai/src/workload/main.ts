@@ -116,8 +116,8 @@ async function main(): Promise<void> {
 
   const total = load.requests ?? 0;
   let done = 0;
-  // The load's t0 on the monotonic clock: runLoad takes its t0 as it starts, right after this reading.
-  const t0Mono = mono();
+  // The load's t0 on the monotonic clock, exactly as runLoad takes it (its onStart hook, before any request).
+  let t0Mono = mono();
   const monoAt = (ms: number) => t0Mono + BigInt(Math.round(ms * 1e6));
   let startEmitted: string | null = null;
   let endEmitted: string | null = null;
@@ -158,6 +158,9 @@ async function main(): Promise<void> {
           done += 1;
           if (total > 0) emit('progress', { done: Math.min(done, total), total });
         },
+        onStart: (t0MonoNs: bigint) => {
+          t0Mono = t0MonoNs;
+        },
         onSteadyStart: (ms: number) => openWindow(ms),
         onSteadyEnd: (ms: number) => closeWindow(ms),
       },
@@ -183,7 +186,7 @@ async function main(): Promise<void> {
     records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''),
   );
   const servingRun: ServingRun = {
-    t0MonoNs: t0Mono.toString(),
+    t0MonoNs: run.t0MonoNs,
     t0EpochMs: run.t0EpochMs,
     baseUrl,
     windows: run.windows,

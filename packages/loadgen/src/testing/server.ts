@@ -46,6 +46,8 @@ export interface ReceivedRequest {
   receivedEpochMs: number;
   /** HTTP status answered. */
   status: number;
+  /** The request headers as received (lower-case names; repeated headers joined with `, `), so a test can assert what was sent. */
+  headers: Record<string, string>;
 }
 
 export interface ScriptedServer {
@@ -137,6 +139,9 @@ export async function startScriptedServer(script: ServerScript): Promise<Scripte
         receivedMs,
         receivedEpochMs: performance.timeOrigin + receivedMs,
         status: 200,
+        headers: Object.fromEntries(
+          Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
+        ),
       };
       requests.push(record);
       if (script.crashAfterRequests !== undefined && count > script.crashAfterRequests) {
