@@ -15,6 +15,7 @@ export interface BaselineEntry {
   duration_s: number;
   power_w: Record<string, number>;
   temperature_c?: Record<string, number>;
+  power_spread_w?: Record<string, number>;
 }
 
 interface CacheFile {
@@ -58,6 +59,7 @@ export class BaselineCache {
       power_w: entry.power_w,
     };
     if (entry.temperature_c) info.temperature_c = entry.temperature_c;
+    if (entry.power_spread_w) info.power_spread_w = entry.power_spread_w;
     return info;
   }
 

@@ -14,4 +14,8 @@ export * from './process-tree.js';
 export * from './rapl/sampler.js';
 export * from './samplers.js';
 export * from './sampling-loop.js';
+export * from './simulated/board.js';
+export * from './simulated/profiles.js';
+export * from './simulated/sampler.js';
 export * from './types.js';
+export * from './uncertainty.js';

@@ -6,6 +6,7 @@ import type {
   BaselineInfo,
   DeviceEnergy,
   EnergyMeasurement,
+  EnergyUncertainty,
   MeasurementWindowNs,
   QualityWarning,
   SamplerTrace,
@@ -22,6 +23,12 @@ import {
   unwrapCounter,
 } from './integrate.js';
 import type { EnergyDeviceTrace } from './types.js';
+import {
+  DEFAULT_SENSOR_ERROR_PCT,
+  energyUncertainty,
+  measuredUpdatePeriodS,
+  sumUncertainty,
+} from './uncertainty.js';
 
 export interface QualityThresholds {
   /** Warn when the window is shorter than this (NVML counter needs >= 5 s to be stable). */
@@ -30,6 +37,8 @@ export interface QualityThresholds {
   max_disagreement_pct: number;
   /** warn: findings are warnings; fail: they are failures (the caller refuses the result). */
   quality_policy: 'warn' | 'fail';
+  /** Assumed systematic error of each board's sensor, percent (default DEFAULT_SENSOR_ERROR_PCT). */
+  sensor_error_pct?: number;
 }
 
 export const DEFAULT_QUALITY: QualityThresholds = {
@@ -132,6 +141,7 @@ export function integrateTraces(
   ) => warnings.push({ code, severity: sev, message, device_id: deviceId });
 
   const devices: DeviceEnergy[] = [];
+  const sensorErrorPct = thresholds.sensor_error_pct ?? DEFAULT_SENSOR_ERROR_PCT;
   const partOf = new Set<string>();
   let minUpdates: number | null = null;
   let wraps = 0;
@@ -212,6 +222,7 @@ export function integrateTraces(
       let crossCheck: number | null = null;
       let disagreement: number | null = null;
       let covered: number;
+      let updatePeriodS: number | null = null;
       if (dt.source === 'counter') {
         const counter = unwrapCounter(counterReadings(dt.readings, window.startNs), dt.counterRangeMj);
         wraps += counter.wraps;
@@ -231,7 +242,8 @@ export function integrateTraces(
           );
         energyJ = counterEnergyJ(counter.points, 0, windowS);
         covered = coverage(counter.points, 0, windowS);
-        source = 'counter';
+        source = dt.simulated ? 'simulated' : 'counter';
+        updatePeriodS = measuredUpdatePeriodS(counter.points);
         const updates = counterUpdates(counter.points, 0, windowS);
         minUpdates = Math.min(minUpdates ?? updates, updates);
         if (updates < MIN_COUNTER_UPDATES && windowS > 0) {
@@ -261,6 +273,9 @@ export function integrateTraces(
         energyJ = powerJ ?? 0;
         covered = coverage(power, 0, windowS);
         source = dt.source === 'estimate' ? 'estimate' : 'power-integral';
+        // A power integral's granularity is its reading period.
+        if (power.length >= 2)
+          updatePeriodS = ((power.at(-1)?.t ?? 0) - (power[0]?.t ?? 0)) / (power.length - 1);
       }
       if (windowS > 0 && covered < windowS * 0.999) {
         warn(
@@ -272,6 +287,19 @@ export function integrateTraces(
 
       const baselineW = baseline?.power_w[id] ?? null;
       const baselineJ = baselineW === null ? null : baselineW * windowS;
+      const adjustedJ = baselineJ === null ? null : round(Math.max(0, energyJ - baselineJ));
+      // Estimates have no sensor: their error is the model's, not given here.
+      const uncertainty =
+        source === 'estimate'
+          ? undefined
+          : energyUncertainty({
+              energyJ: adjustedJ ?? energyJ,
+              updatePeriodS,
+              peakPowerW: peak,
+              sensorErrorPct,
+              baselineSpreadW: baselineW === null ? null : (baseline?.power_spread_w?.[id] ?? null),
+              windowS,
+            });
       devices.push({
         device_id: id,
         kind: dt.device.kind,
@@ -281,11 +309,12 @@ export function integrateTraces(
         energy_j: round(energyJ),
         baseline_power_w: baselineW,
         baseline_j: baselineJ === null ? null : round(baselineJ),
-        adjusted_j: baselineJ === null ? null : round(Math.max(0, energyJ - baselineJ)),
+        adjusted_j: adjustedJ,
         mean_power_w: windowS > 0 ? round(energyJ / windowS) : null,
         peak_power_w: peak,
         cross_check_j: crossCheck === null ? null : round(crossCheck),
         disagreement_pct: disagreement === null ? null : round(disagreement, 3),
+        ...(uncertainty ? { uncertainty } : {}),
       });
     }
   }
@@ -297,6 +326,14 @@ export function integrateTraces(
       'short_window',
       `The measurement window is ${windowS.toFixed(3)} s, under min_window_seconds (${thresholds.min_window_seconds} s); energy counters are unstable on short windows.`,
       null,
+    );
+  }
+  if (devices.some((d) => d.source === 'simulated')) {
+    warn(
+      'simulated_energy',
+      'This energy comes from a simulated GPU (energy.samplers: [simulated]): no real device was measured.',
+      null,
+      'info',
     );
   }
   if (devices.some((d) => d.source === 'estimate')) {
@@ -314,14 +351,21 @@ export function integrateTraces(
   // A baseline total only when every measured device has a baseline: a partial one would mislead.
   const withBaseline = measured.every((d) => d.baseline_j !== null) ? measured : [];
   const sum = (xs: number[]) => round(xs.reduce((a, b) => a + b, 0));
+  const adjustedTotal = withBaseline.length ? sum(withBaseline.map((d) => d.adjusted_j ?? 0)) : null;
+  const measuredTotal = sum(measured.map((d) => d.energy_j));
+  const parts = measured.flatMap((d) => (d.uncertainty ? [d.uncertainty] : []));
+  const totalUncertainty: EnergyUncertainty | undefined = parts.length
+    ? { ...sumUncertainty(parts, adjustedTotal ?? measuredTotal), sensor_error_pct: sensorErrorPct }
+    : undefined;
   return {
     window_s: round(windowS, 9),
     devices,
     total: {
-      measured_j: sum(measured.map((d) => d.energy_j)),
+      measured_j: measuredTotal,
       estimated_j: sum(top.filter((d) => d.source === 'estimate').map((d) => d.energy_j)),
       baseline_j: withBaseline.length ? sum(withBaseline.map((d) => d.baseline_j ?? 0)) : null,
-      adjusted_j: withBaseline.length ? sum(withBaseline.map((d) => d.adjusted_j ?? 0)) : null,
+      adjusted_j: adjustedTotal,
+      ...(totalUncertainty ? { uncertainty: totalUncertainty } : {}),
     },
     baseline,
     quality: {

@@ -8,6 +8,7 @@ import {
   EnergyError,
   type EnergyMeasurement,
   type EnergyMeter,
+  type EnergyReading,
   type EnergySampler,
   type EnergySamplerName,
   type LiveEnergyJ,
@@ -21,6 +22,31 @@ import { LiveEnergy } from './live-energy.js';
 import { integrateTraces, type QualityThresholds } from './measure.js';
 import { createSamplers, type EnergyConfig, type SamplerSources } from './samplers.js';
 import type { EnergyDeviceTrace } from './types.js';
+import { measuredUpdatePeriodS, robustSpread } from './uncertainty.js';
+
+/**
+ * Idle power per counter update: each energy step over the counter's update period measured from
+ * the readings (reading times jitter; the counter's period does not). The first step is left out
+ * (it may straddle the load before the baseline).
+ */
+function counterPowers(readings: readonly EnergyReading[], startNs: bigint): number[] {
+  const points = readings
+    .filter((r) => r.energyMj !== undefined)
+    .map((r) => ({ t: Number(r.tMonoNs - startNs) / 1e9, v: r.energyMj as number }));
+  const period = measuredUpdatePeriodS(points);
+  if (period === null || period <= 0) return [];
+  const steps: number[] = [];
+  for (let i = 1; i < points.length; i++) {
+    const dE = (points[i] as { v: number }).v - (points[i - 1] as { v: number }).v;
+    if (dE > 0) steps.push(dE / 1000 / period);
+  }
+  return steps.slice(1);
+}
+
+/** A sampler that imitates a device: the meter tells it when the workload runs (the simulated GPU). */
+type Activatable = EnergySampler & { setActive(active: boolean): void };
+const activatable = (s: EnergySampler): s is Activatable =>
+  typeof (s as Partial<Activatable>).setActive === 'function';
 
 export type { EnergyConfig } from './samplers.js';
 
@@ -146,6 +172,21 @@ export class SamplingEnergyMeter implements EnergyMeter {
     const idle = integrateTraces(traces, { startNs, endNs }, null);
     const powerW: Record<string, number> = {};
     for (const d of idle.devices) if (d.mean_power_w !== null) powerW[d.device_id] = d.mean_power_w;
+    // The spread of the idle power readings in the baseline: the baseline term of the uncertainty.
+    const spreadW: Record<string, number> = {};
+    for (const trace of traces) {
+      for (const dt of trace.devices) {
+        const inBaseline = dt.readings.filter((r) => r.tMonoNs >= startNs && r.tMonoNs <= endNs);
+        // A counter's power between its updates (a polled power reading may still be averaging
+        // the load before the baseline); else the power readings.
+        const readings =
+          dt.source === 'counter'
+            ? counterPowers(inBaseline, startNs)
+            : inBaseline.flatMap((r) => (r.powerW === undefined ? [] : [r.powerW]));
+        if (readings.length >= 2 && dt.device.id in powerW)
+          spreadW[dt.device.id] = Number(robustSpread(readings).toFixed(6));
+      }
+    }
     const temperatureC: Record<string, number> = {};
     for (const trace of traces) {
       for (const dt of trace.devices) {
@@ -161,12 +202,14 @@ export class SamplingEnergyMeter implements EnergyMeter {
       power_w: powerW,
     };
     if (Object.keys(temperatureC).length) info.temperature_c = temperatureC;
+    if (Object.keys(spreadW).length) info.power_spread_w = spreadW;
     await this.cache?.store({
       device_set: deviceSet,
       taken_at_utc: info.taken_at_utc,
       duration_s: info.duration_s,
       power_w: powerW,
       ...(info.temperature_c ? { temperature_c: info.temperature_c } : {}),
+      ...(info.power_spread_w ? { power_spread_w: info.power_spread_w } : {}),
     });
     return info;
   }
@@ -185,6 +228,8 @@ export class SamplingEnergyMeter implements EnergyMeter {
       throw error;
     }
     this.running = started;
+    // A simulated GPU draws active power from here to stop(): the workload's run.
+    for (const s of started) if (activatable(s)) s.setActive(true);
     this.workloadPids = null;
     this.live = new LiveEnergy();
   }
@@ -214,7 +259,9 @@ export class SamplingEnergyMeter implements EnergyMeter {
     const running = this.running;
     this.running = [];
     this.live = null;
-    return Promise.all(running.map((s) => s.stop()));
+    const traces = await Promise.all(running.map((s) => s.stop()));
+    for (const s of running) if (activatable(s)) s.setActive(false);
+    return traces;
   }
 
   integrate(
@@ -266,6 +313,7 @@ export function createEnergyMeter(
       min_window_seconds: config.min_window_seconds,
       max_disagreement_pct: config.max_disagreement_pct,
       quality_policy: config.quality_policy,
+      ...(config.sensor_error_pct !== undefined ? { sensor_error_pct: config.sensor_error_pct } : {}),
     },
     cacheDir,
     clock,

@@ -12,6 +12,7 @@ import type { Clock, EnergySampler, EnergySamplerName, ExperimentConfigBase } fr
 import { CpuEstimateSampler } from './cpu/estimate.js';
 import { NvmlSampler } from './nvml/sampler.js';
 import { RaplSampler, type ReadText } from './rapl/sampler.js';
+import { SimulatedSampler } from './simulated/sampler.js';
 
 /** The resolved `energy` section of an experiment config. */
 export type EnergyConfig = ExperimentConfigBase['energy'];
@@ -76,12 +77,27 @@ export const SAMPLERS: Readonly<Record<EnergySamplerName, SamplerEntry>> = {
         clock,
       }),
   },
+  simulated: {
+    title: 'Simulated GPU (no real device)',
+    create: ({ config, clock }) =>
+      new SimulatedSampler({ config: config.simulated, intervalMs: config.sample_interval_ms, clock }),
+  },
 };
 
 /** The sampler names in precedence order. */
 export const SAMPLER_NAMES = Object.keys(SAMPLERS) as EnergySamplerName[];
 
-/** One sampler of each kind for this energy section, in precedence order (a meter picks among them). */
+/** Samplers that run only when `energy.samplers` names them: `auto` never picks them. */
+export const EXPLICIT_ONLY: ReadonlySet<EnergySamplerName> = new Set(['simulated']);
+
+/**
+ * One sampler of each kind for this energy section, in precedence order (a meter picks among
+ * them). The simulated sampler is made only when the section names it (last in the table, so the
+ * others keep their places).
+ */
 export function createSamplers(context: SamplerContext): EnergySampler[] {
-  return SAMPLER_NAMES.map((name) => SAMPLERS[name].create(context));
+  const named = context.config.samplers === 'auto' ? [] : context.config.samplers;
+  return SAMPLER_NAMES.filter((name) => !EXPLICIT_ONLY.has(name) || named.includes(name)).map((name) =>
+    SAMPLERS[name].create(context),
+  );
 }

@@ -13,6 +13,8 @@ export interface EnergyDeviceTrace extends DeviceTrace {
   device: EnergyDeviceInfo;
   /** The counter wraps to 0 after this many millijoules (RAPL max_energy_range_uj / 1000). */
   counterRangeMj?: number;
+  /** The readings come from a simulated device (energy source `simulated`, never `counter`). */
+  simulated?: boolean;
   /** GPUs: the compute processes seen on it during sampling (NVML only). */
   processes?: GpuProcessTrace;
 }

@@ -27,7 +27,7 @@ describe('baseline adjustment', () => {
     );
     expect(m.devices[0]).toMatchObject({ baseline_power_w: 50, baseline_j: 500, adjusted_j: 2000 });
     expect(m.devices[1]?.adjusted_j).toBe(0); // 400 J - 600 J clamps at 0
-    expect(m.total).toEqual({ measured_j: 2900, estimated_j: 0, baseline_j: 1100, adjusted_j: 2000 });
+    expect(m.total).toMatchObject({ measured_j: 2900, estimated_j: 0, baseline_j: 1100, adjusted_j: 2000 });
     expect(m.baseline?.from_cache).toBe(true);
   });
 

@@ -138,15 +138,81 @@ export const BaselineConfigSchema = z.strictObject({
     .describe('Reuse a cached idle baseline this long (0: always fresh)'),
 });
 
-export const ENERGY_SAMPLERS = ['nvml', 'rapl', 'cpu-estimate'] as const;
+export const ENERGY_SAMPLERS = ['nvml', 'rapl', 'cpu-estimate', 'simulated'] as const;
 export type EnergySamplerName = (typeof ENERGY_SAMPLERS)[number];
+
+/** The GPUs the simulated sampler can imitate (their sensor parameters: @llem/energy simulated profiles). */
+export const SIMULATED_GPU_PROFILES = ['a100', 'h100', 'h200', 'l4'] as const;
+export type SimulatedGpuProfileName = (typeof SIMULATED_GPU_PROFILES)[number];
+
+export const SimulatedGpuConfigSchema = z.strictObject({
+  profile: z.enum(SIMULATED_GPU_PROFILES).default('h100').describe('The GPU whose sensors are imitated'),
+  gpus: z.number().int().min(1).max(16).default(1).describe('How many simulated boards'),
+  seed: z.number().int().default(1).describe('Seeds the per-board gain error and the utilisation bursts'),
+  idle_w: z.number().positive().optional().describe("Idle power per board (default: the profile's)"),
+  tdp_w: z.number().positive().optional().describe("Board power limit (default: the profile's)"),
+  utilisation: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.7)
+    .describe('Mean utilisation while the workload runs (power = idle + (TDP - idle) x utilisation)'),
+  burstiness: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.5)
+    .describe('How much utilisation varies from one 10 ms slot to the next (0: steady)'),
+  gain_error_pct: z
+    .number()
+    .min(0)
+    .max(50)
+    .default(2)
+    .describe('Largest per-board gain error of the simulated sensor, in percent (drawn from the seed)'),
+  update_period_ms: z
+    .number()
+    .positive()
+    .optional()
+    .describe("Energy counter update period (default: the profile's)"),
+  averaging_window_ms: z
+    .number()
+    .positive()
+    .optional()
+    .describe("Power reading's averaging window (default: the profile's)"),
+  observed_fraction: z
+    .number()
+    .gt(0)
+    .max(1)
+    .optional()
+    .describe("Part of each update period the sensor actually samples (default: the profile's)"),
+  reload_after_s: z
+    .number()
+    .positive()
+    .nullable()
+    .default(null)
+    .describe('Simulate a driver reload this many seconds after sampling starts: the counter resets to 0'),
+});
+export type SimulatedGpuConfig = z.infer<typeof SimulatedGpuConfigSchema>;
 
 export const EnergyConfigSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Measure energy (false: throughput and latency only)'),
   samplers: z
     .union([z.literal('auto'), z.array(z.enum(ENERGY_SAMPLERS)).min(1)])
     .default('auto')
-    .describe('auto: every sampler whose probe succeeds'),
+    .describe('auto: every sampler whose probe succeeds (never simulated: name it to use it)')
+    .refine((v) => v === 'auto' || !v.includes('simulated') || v.length === 1, {
+      message:
+        'simulated cannot be combined with other samplers (simulated energy is never mixed with measured energy); use samplers: [simulated] alone',
+    }),
+  simulated: SimulatedGpuConfigSchema.optional().describe(
+    'The simulated GPU (used only when samplers lists simulated; default profile h100)',
+  ),
+  sensor_error_pct: z
+    .number()
+    .min(0)
+    .max(100)
+    .optional()
+    .describe("Assumed systematic error of each board's energy sensor, in percent (default 5: NVML's ±5 %)"),
   sample_interval_ms: z
     .number()
     .int()

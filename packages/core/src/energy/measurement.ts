@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Where an energy figure came from. Estimates are never mixed silently with measurements. */
-export const ENERGY_SOURCES = ['counter', 'power-integral', 'estimate'] as const;
+export const ENERGY_SOURCES = ['counter', 'power-integral', 'estimate', 'simulated'] as const;
 export type EnergySource = (typeof ENERGY_SOURCES)[number];
 
 export const QualityWarningSchema = z.strictObject({
@@ -11,6 +11,28 @@ export const QualityWarningSchema = z.strictObject({
   device_id: z.string().nullable(),
 });
 export type QualityWarning = z.infer<typeof QualityWarningSchema>;
+
+/**
+ * How far an energy figure can be from the truth, in joules (one standard uncertainty per term,
+ * combined in quadrature). docs/results.md says how each term is computed.
+ */
+export const EnergyUncertaintySchema = z.strictObject({
+  /** Counter granularity: update period x peak power (null when no counter or power period is known). */
+  granularity_j: z.number().nonnegative().nullable(),
+  /** The sensor's systematic error: sensor_error_pct x energy. */
+  systematic_j: z.number().nonnegative(),
+  /** The baseline's: idle-power spread x window (null without a baseline spread). */
+  baseline_j: z.number().nonnegative().nullable(),
+  /** All terms combined: the square root of the sum of their squares. */
+  total_j: z.number().nonnegative(),
+  /** total_j over the figure it qualifies, in percent (null when that figure is 0). */
+  relative_pct: z.number().nonnegative().nullable(),
+  /** The counter's update period measured from the readings, in seconds (null: not measurable). */
+  update_period_s: z.number().nonnegative().nullable().optional(),
+  /** The assumed systematic error of each board, in percent. */
+  sensor_error_pct: z.number().nonnegative().optional(),
+});
+export type EnergyUncertainty = z.infer<typeof EnergyUncertaintySchema>;
 
 export const DeviceEnergySchema = z.strictObject({
   device_id: z.string(),
@@ -27,6 +49,8 @@ export const DeviceEnergySchema = z.strictObject({
   /** Power-integral energy over the same window, when the primary source is the counter. */
   cross_check_j: z.number().nonnegative().nullable(),
   disagreement_pct: z.number().nullable(),
+  /** Uncertainty of the headline figure of this device (adjusted_j when a baseline exists, else energy_j). */
+  uncertainty: EnergyUncertaintySchema.optional(),
 });
 export type DeviceEnergy = z.infer<typeof DeviceEnergySchema>;
 
@@ -37,6 +61,8 @@ export const BaselineInfoSchema = z.strictObject({
   age_s: z.number().nonnegative(),
   power_w: z.record(z.string(), z.number().nonnegative()),
   temperature_c: z.record(z.string(), z.number()).optional(),
+  /** Standard deviation of each device's idle power readings, in W (the baseline's uncertainty). */
+  power_spread_w: z.record(z.string(), z.number().nonnegative()).optional(),
 });
 export type BaselineInfo = z.infer<typeof BaselineInfoSchema>;
 
@@ -50,6 +76,8 @@ export const EnergyMeasurementSchema = z.strictObject({
     estimated_j: z.number().nonnegative(),
     baseline_j: z.number().nonnegative().nullable(),
     adjusted_j: z.number().nonnegative().nullable(),
+    /** Uncertainty of the headline total (adjusted_j when present, else measured_j); terms combined in quadrature across boards. */
+    uncertainty: EnergyUncertaintySchema.optional(),
   }),
   baseline: BaselineInfoSchema.nullable(),
   quality: z.strictObject({

@@ -50,11 +50,19 @@ export function efficiencyOf(
   if (!headline) return none;
   const { joules, basis } = headline;
   const output = workload.tokens.output;
+  // Token and request counts are exact: the energy's uncertainty divides through unchanged.
+  const uncertaintyJ = basis === 'estimate' ? undefined : energy?.total.uncertainty?.total_j;
   return {
     energy_per_output_token_j: output > 0 ? joules / output : null,
     energy_per_request_j: workload.requests > 0 ? joules / workload.requests : null,
     output_tokens_per_j: joules > 0 ? output / joules : null,
     basis,
+    ...(uncertaintyJ !== undefined
+      ? {
+          energy_per_output_token_uncertainty_j: output > 0 ? uncertaintyJ / output : null,
+          energy_per_request_uncertainty_j: workload.requests > 0 ? uncertaintyJ / workload.requests : null,
+        }
+      : {}),
   };
 }
 

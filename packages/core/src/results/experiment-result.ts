@@ -55,6 +55,10 @@ export const ExperimentResultSchema = z.strictObject({
     output_tokens_per_j: z.number().nonnegative().nullable(),
     /** Which energy figure the above use: adjusted, raw, estimate. */
     basis: z.enum(['adjusted', 'raw', 'estimate']).nullable(),
+    /** The energy's uncertainty (energy.total.uncertainty.total_j) carried to J/token (token counts are exact). */
+    energy_per_output_token_uncertainty_j: z.number().nonnegative().nullable().optional(),
+    /** The same carried to J/request. */
+    energy_per_request_uncertainty_j: z.number().nonnegative().nullable().optional(),
   }),
   ...WorkloadReportFields,
   /** A serving backend's run (server under load, per-request energy); absent for offline backends. */

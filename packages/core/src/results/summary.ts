@@ -20,7 +20,14 @@ export interface SummaryRow {
   energy_basis: EnergyBasis | null;
   /** 'ok', 'warn' (quality flagged or warnings present), 'n/a' (no energy measured). */
   quality: 'ok' | 'warn' | 'n/a';
+  /** The headline energy's uncertainty (J) and the same per output token, when the result has one. */
+  energy_uncertainty?: { energy_j: number | null; per_output_token_j: number | null };
+  /** The energy came from a simulated GPU (energy.samplers: [simulated]). */
+  energy_simulated?: boolean;
 }
+
+/** The SummaryRow keys formatSummaryRow turns into display strings. */
+type DisplayKey = Exclude<keyof SummaryRow, 'energy_uncertainty' | 'energy_simulated'>;
 
 export function summaryRow(result: ExperimentResult): SummaryRow {
   const headline = headlineEnergy(result.energy);
@@ -38,6 +45,15 @@ export function summaryRow(result: ExperimentResult): SummaryRow {
     energy_j: headline?.joules ?? null,
     energy_basis: headline?.basis ?? null,
     quality: ok === null ? 'n/a' : ok && result.warnings.length === 0 ? 'ok' : 'warn',
+    ...(result.energy?.total.uncertainty && headline?.basis !== 'estimate'
+      ? {
+          energy_uncertainty: {
+            energy_j: result.energy.total.uncertainty.total_j,
+            per_output_token_j: result.efficiency.energy_per_output_token_uncertainty_j ?? null,
+          },
+        }
+      : {}),
+    ...(result.energy?.devices.some((d) => d.source === 'simulated') ? { energy_simulated: true } : {}),
   };
 }
 
@@ -76,11 +92,15 @@ export function formatPercent(value: number | null | undefined): string {
 }
 
 /** A summary row as display strings keyed like SUMMARY_COLUMNS. */
-export function formatSummaryRow(row: SummaryRow): Record<keyof SummaryRow, string> {
+export function formatSummaryRow(row: SummaryRow): Record<DisplayKey, string> {
   const text = (value: string | number | null) => (value === null ? '-' : String(value));
-  // An estimate is never shown as if it were measured.
-  const joules = (value: number | null) =>
-    row.energy_basis === 'estimate' && value !== null ? `~${formatSig3(value)} (est.)` : formatSig3(value);
+  // An estimate is never shown as if it were measured; a simulated figure says so; ± its uncertainty.
+  const joules = (value: number | null, uncertainty?: number | null) => {
+    if (row.energy_basis === 'estimate' && value !== null) return `~${formatSig3(value)} (est.)`;
+    if (value === null) return formatSig3(value);
+    const plusMinus = uncertainty != null ? ` ±${formatSig3(uncertainty)}` : '';
+    return `${formatSig3(value)}${plusMinus}${row.energy_simulated ? ' (sim.)' : ''}`;
+  };
   return {
     experiment_id: row.experiment_id,
     model: row.model,
@@ -88,10 +108,13 @@ export function formatSummaryRow(row: SummaryRow): Record<keyof SummaryRow, stri
     precision: text(row.precision),
     batch_size: text(row.batch_size),
     cycle: text(row.cycle),
-    energy_per_output_token_j: joules(row.energy_per_output_token_j),
+    energy_per_output_token_j: joules(
+      row.energy_per_output_token_j,
+      row.energy_uncertainty?.per_output_token_j,
+    ),
     output_tokens_per_s: formatSig3(row.output_tokens_per_s),
     ttft_p50_ms: formatSig3(row.ttft_p50_ms),
-    energy_j: joules(row.energy_j),
+    energy_j: joules(row.energy_j, row.energy_uncertainty?.energy_j),
     energy_basis: text(row.energy_basis),
     quality: row.quality,
   };
@@ -149,6 +172,10 @@ export interface ResultsTableRow {
   energy_basis: EnergyBasis | null;
   quality: 'ok' | 'warn' | 'n/a';
   experiment_ids: string[];
+  /** A per-cycle row's measurement uncertainty (energy.total.uncertainty), J and J/token. */
+  energy_uncertainty?: { energy_j: number | null; per_output_token_j: number | null };
+  /** Some of the row's energy came from a simulated GPU. */
+  energy_simulated?: boolean;
 }
 
 /**
@@ -192,6 +219,10 @@ export function resultsTableRows(
       energy_basis: bases.includes('estimate') ? 'estimate' : (bases[0] ?? null),
       quality: qualities.includes('warn') ? 'warn' : qualities.includes('ok') ? 'ok' : 'n/a',
       experiment_ids: group.map((r) => r.experiment_id),
+      ...(group.length === 1 && summaryRow(first).energy_uncertainty
+        ? { energy_uncertainty: summaryRow(first).energy_uncertainty }
+        : {}),
+      ...(group.some((r) => summaryRow(r).energy_simulated) ? { energy_simulated: true } : {}),
     };
   });
 }
@@ -240,14 +271,21 @@ export function formatResultsTable(
     columns,
     rows: rows.map((row) => {
       const estimate = row.energy_basis === 'estimate';
+      // A single result's energy: ±its measurement uncertainty (no CI); simulated energy says so.
+      const energyCell = (stats: SampleStats, uncertainty: number | null | undefined) => {
+        const text = formatMeanCi(stats, estimate);
+        const u =
+          stats.ci95 === null && uncertainty != null && !estimate ? ` ±${formatSig3(uncertainty)}` : '';
+        return `${text}${text === '-' ? '' : u}${row.energy_simulated && text !== '-' ? ' (sim.)' : ''}`;
+      };
       return [
         ...(studies ? [row.study_id ?? '-'] : []),
         ...parameters.map((p) => scalar(row.params[p] ?? null)),
         options.perCycle ? scalar(row.cycle) : String(row.n),
-        formatMeanCi(row.energy_per_output_token_j, estimate),
+        energyCell(row.energy_per_output_token_j, row.energy_uncertainty?.per_output_token_j),
         formatMeanCi(row.output_tokens_per_s),
         formatMeanCi(row.ttft_p50_ms),
-        formatMeanCi(row.energy_j, estimate),
+        energyCell(row.energy_j, row.energy_uncertainty?.energy_j),
         row.quality,
       ];
     }),
