@@ -3,6 +3,16 @@ import { createOpenAIBackend } from './plugin.js';
 
 export { ATTRIBUTION_METHOD, attributeEnergy, intervalEdges } from './attribution.js';
 export { type OpenAIConfig, OpenAIConfigSchema, PORT_PLACEHOLDER } from './config.js';
+export {
+  createEngineBackend,
+  type EngineBackendOptions,
+  type EngineSectionBase,
+  engineSectionSchema,
+  engineSectionShape,
+  type ServerCommand,
+  type ServerCommandContext,
+  servingSectionOf,
+} from './engine.js';
 export { createOpenAIBackend, PACKAGE_VERSION, WORKLOAD_SCRIPT } from './plugin.js';
 export { REQUESTS_FILE } from './run-files.js';
 

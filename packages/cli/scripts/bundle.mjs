@@ -138,6 +138,7 @@ const result = await build({
     __LLEM_BACKEND_PYTORCH_VERSION__: JSON.stringify(versionOf('@llem/backend-pytorch')),
     __LLEM_BACKEND_OPENAI_WORKLOAD__: JSON.stringify(`./${OPENAI_WORKLOAD}`),
     __LLEM_BACKEND_OPENAI_VERSION__: JSON.stringify(versionOf('@llem/backend-openai')),
+    __LLEM_BACKEND_VLLM_VERSION__: JSON.stringify(versionOf('@llem/backend-vllm')),
   },
   plugins: [zodEnglishOnly, sideEffectFree, noNodeCanvas],
   metafile: true,

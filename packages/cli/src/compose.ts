@@ -38,6 +38,7 @@ export function cliBuiltins(): Loaders {
     backend: {
       pytorch: defaultExport(() => import('@llem/backend-pytorch')),
       openai: defaultExport(() => import('@llem/backend-openai')),
+      vllm: defaultExport(() => import('@llem/backend-vllm')),
     },
     store: {
       sqlite: defaultExport(() => import('@llem/state-sqlite')),

@@ -67,7 +67,7 @@ export type PluginLoader = () => Promise<LlemPlugin>;
 export const BUILTIN_PLUGIN_PACKAGES: Readonly<
   Partial<Record<PluginKind, Readonly<Record<string, string>>>>
 > = {
-  backend: { pytorch: '@llem/backend-pytorch', openai: '@llem/backend-openai' },
+  backend: { pytorch: '@llem/backend-pytorch', openai: '@llem/backend-openai', vllm: '@llem/backend-vllm' },
   store: { sqlite: '@llem/state-sqlite', fs: '@llem/state-fs' },
   runner: { local: '@llem/runner-node' },
   executor: { slurm: '@llem/executor-slurm' },
