@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import {
   type BackendCatalog,
+  type BackendPlugin,
   ConfigError,
   didYouMean,
   isConfigError,
@@ -13,6 +14,7 @@ import {
   type StateStore,
 } from '@llem/core';
 import type { LlemOptions } from '@llem/core/orchestration';
+import type { z } from 'zod';
 import { type Settings, STORE_NAMES, whereSet } from './settings.js';
 
 /**
@@ -51,6 +53,16 @@ export function cliBuiltins(): Loaders {
     },
     energy: { default: defaultExport(() => import('@llem/energy')) },
   };
+}
+
+/** The config section of each built-in backend, by its name (`llem config schema`). */
+export async function builtinBackendSections(): Promise<Record<string, z.ZodType>> {
+  const sections: Record<string, z.ZodType> = {};
+  for (const [name, load] of Object.entries(cliBuiltins().backend ?? {})) {
+    const backend = (await (await load()).create()) as BackendPlugin;
+    sections[name] = backend.configSchema as z.ZodType;
+  }
+  return sections;
 }
 
 export interface RegistryOptions {

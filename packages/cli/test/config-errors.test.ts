@@ -150,7 +150,20 @@ describe('llem config', () => {
     expect(r.code).toBe(0);
     const schema = JSON.parse(r.stdout) as { properties: Record<string, unknown> };
     expect(Object.keys(schema.properties)).toEqual(
-      expect.arrayContaining(['model', 'n', 'precision', 'pytorch']),
+      expect.arrayContaining(['model', 'n', 'precision', 'pytorch', 'openai', 'vllm']),
+    );
+    // Every built-in backend's section is the strict schema the backend validates with.
+    const sections = schema.properties as Record<
+      string,
+      { additionalProperties?: unknown; properties?: object }
+    >;
+    for (const name of ['pytorch', 'openai', 'vllm'])
+      expect(sections[name]?.additionalProperties, name).toBe(false);
+    expect(Object.keys(sections.openai!.properties!)).toEqual(
+      expect.arrayContaining(['server', 'endpoint', 'concurrency', 'request_rate']),
+    );
+    expect(Object.keys(sections.vllm!.properties!)).toEqual(
+      expect.arrayContaining(['max_num_seqs', 'tensor_parallel_size', 'engine_args']),
     );
   });
 

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { createRegistry } from '../compose.js';
+import { builtinBackendSections, createRegistry } from '../compose.js';
 import type { Output } from '../output.js';
 import { loadPlan } from '../plan.js';
 import { resolveSettings, type Settings, UserConfigSchema } from '../settings.js';
@@ -135,8 +135,7 @@ function indent(text: string, spaces: number): string {
 export async function jsonSchemaOf(kind: string): Promise<unknown> {
   if (kind === 'user') return z.toJSONSchema(UserConfigSchema, { io: 'input', unrepresentable: 'any' });
   const { generateJsonSchemas } = await import('@llem/core/results');
-  const { PytorchConfigSchema } = await import('@llem/backend-pytorch');
-  const schemas = generateJsonSchemas({ backends: { pytorch: PytorchConfigSchema as z.ZodType } });
+  const schemas = generateJsonSchemas({ backends: await builtinBackendSections() });
   return kind === 'study'
     ? schemas['study.schema.json']
     : kind === 'result'
