@@ -1,4 +1,4 @@
-import type { MsSpan, RawRecord } from './run-files.js';
+import type { MsWindow, RequestRecord } from '@llem/loadgen';
 import { tokensPerChunk } from './workload/summary.js';
 
 /** At most this many energy intervals per window (neighbouring ones are merged beyond it). */
@@ -16,7 +16,7 @@ export interface Attribution {
 }
 
 /** The interval edges of a window (ms): its start, every reading inside it, its end. */
-export function intervalEdges(window: MsSpan, readingsMs: readonly number[]): number[] {
+export function intervalEdges(window: MsWindow, readingsMs: readonly number[]): number[] {
   const inside = [...new Set(readingsMs.filter((t) => t > window.startMs && t < window.endMs))].sort(
     (a, b) => a - b,
   );
@@ -36,7 +36,7 @@ const overlap = (a0: number, a1: number, b0: number, b1: number) =>
  * [edges[i], edges[i+1]] (any scale: it is normalised to `totalJ`, so the shares sum to totalJ).
  */
 export function attributeEnergy(
-  records: readonly RawRecord[],
+  records: readonly RequestRecord[],
   edges: readonly number[],
   intervalJ: readonly number[],
   totalJ: number,

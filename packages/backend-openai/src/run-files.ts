@@ -4,6 +4,8 @@
  * (`ServingRun` and one request record per line). All in the attempt's work directory.
  */
 
+import type { MsWindow } from '@llem/loadgen';
+
 export const INPUT_FILE = 'openai-workload.json';
 export const RUN_FILE = 'serving-run.json';
 export const RECORDS_FILE = 'requests-raw.jsonl';
@@ -51,37 +53,14 @@ export interface WorkloadInput {
   maxErrorRate: number;
 }
 
-export interface MsSpan {
-  startMs: number;
-  endMs: number;
-}
-
 /** What the workload writes beside its records: how to place them on the meter's clock. */
 export interface ServingRun {
   /** The load's t0 on CLOCK_MONOTONIC (ns, decimal): record times are ms after it. */
   t0MonoNs: string;
   t0EpochMs: number;
   baseUrl: string;
-  windows: { whole: MsSpan; steady: MsSpan | null };
+  windows: { whole: MsWindow; steady: MsWindow | null };
   /** The window the workload reported with window-start/window-end. */
   headline: 'steady' | 'whole';
   aborted: boolean;
-}
-
-/** One request as the workload recorded it (the load generator's RequestRecord). */
-export interface RawRecord {
-  index: number;
-  promptIndex: number;
-  scheduledMs: number | null;
-  sentMs: number;
-  firstTokenMs: number | null;
-  endMs: number;
-  tokenMs: number[];
-  inputTokens: number | null;
-  outputTokens: number;
-  tokenSource: 'usage' | 'chunks';
-  status: 'ok' | 'error' | 'timeout' | 'aborted';
-  error?: string;
-  httpStatus?: number;
-  finishReason?: string;
 }

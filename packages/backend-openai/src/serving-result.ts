@@ -10,27 +10,28 @@ import {
   type Serving,
   type ServingWindow,
 } from '@llem/core';
-import { itlOf, percentiles, summarizeRequests, tpotOf, ttftOf } from '@llem/loadgen';
+import {
+  itlOf,
+  type MsWindow,
+  percentiles,
+  type RequestRecord,
+  summarizeRequests,
+  tpotOf,
+  ttftOf,
+} from '@llem/loadgen';
 import { ATTRIBUTION_METHOD, attributeEnergy, intervalEdges } from './attribution.js';
 import type { OpenAIConfig } from './config.js';
-import {
-  type MsSpan,
-  type RawRecord,
-  RECORDS_FILE,
-  REQUESTS_FILE,
-  RUN_FILE,
-  type ServingRun,
-} from './run-files.js';
+import { RECORDS_FILE, REQUESTS_FILE, RUN_FILE, type ServingRun } from './run-files.js';
 import { countInWindow, latencyStats } from './workload/summary.js';
 
-async function readRun(workDir: string): Promise<{ run: ServingRun; records: RawRecord[] }> {
+async function readRun(workDir: string): Promise<{ run: ServingRun; records: RequestRecord[] }> {
   try {
     const run = JSON.parse(await readFile(join(workDir, RUN_FILE), 'utf8')) as ServingRun;
     const text = await readFile(join(workDir, RECORDS_FILE), 'utf8');
     const records = text
       .split('\n')
       .filter((line) => line.trim())
-      .map((line) => JSON.parse(line) as RawRecord);
+      .map((line) => JSON.parse(line) as RequestRecord);
     return { run, records };
   } catch (error) {
     throw new BackendError(`openai workload left no readable request records (${(error as Error).message})`);
@@ -47,12 +48,12 @@ export async function servingAddition(ctx: CompleteResultContext<OpenAIConfig>):
   const t0 = BigInt(run.t0MonoNs);
   const toNs = (ms: number) => t0 + BigInt(Math.round(ms * 1e6));
   const toMs = (ns: bigint) => Number(ns - t0) / 1e6;
-  const nsOf = (span: MsSpan): MeasurementWindowNs => ({
+  const nsOf = (span: MsWindow): MeasurementWindowNs => ({
     startNs: toNs(span.startMs),
     endNs: toNs(span.endMs),
   });
 
-  const describe = (span: MsSpan, energy: EnergyMeasurement | null): ServingWindow => {
+  const describe = (span: MsWindow, energy: EnergyMeasurement | null): ServingWindow => {
     const headline = headlineEnergy(energy);
     const durationS = Math.max(0, (span.endMs - span.startMs) / 1000);
     const counted = countInWindow(records, span);

@@ -1,8 +1,13 @@
+import type { RequestRecord } from '@llem/loadgen';
 import { describe, expect, it } from 'vitest';
 import { attributeEnergy, intervalEdges, MAX_INTERVALS } from '../src/attribution.js';
-import type { RawRecord } from '../src/run-files.js';
 
-function record(index: number, sentMs: number, tokenMs: number[], inputTokens: number | null = 0): RawRecord {
+function record(
+  index: number,
+  sentMs: number,
+  tokenMs: number[],
+  inputTokens: number | null = 0,
+): RequestRecord {
   return {
     index,
     promptIndex: index,

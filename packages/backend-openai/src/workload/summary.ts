@@ -1,18 +1,9 @@
-import type { MsSpan, RawRecord } from '../run-files.js';
+import type { MsWindow, Pct, RequestRecord } from '@llem/loadgen';
 
 /** A loadgen percentile block (`n` samples) as result.json's LatencyStats (`count`). */
-export function latencyStats(pct: {
-  n?: number;
-  count?: number;
-  mean: number | null;
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  min: number | null;
-  max: number | null;
-}) {
+export function latencyStats(pct: Pct) {
   return {
-    count: pct.n ?? pct.count ?? 0,
+    count: pct.n,
     mean: pct.mean,
     p50: pct.p50,
     p90: pct.p90,
@@ -23,7 +14,7 @@ export function latencyStats(pct: {
 }
 
 /** Output tokens one streamed chunk of a record stands for (usage counts spread over its chunks). */
-export function tokensPerChunk(record: Pick<RawRecord, 'tokenMs' | 'outputTokens'>): number {
+export function tokensPerChunk(record: Pick<RequestRecord, 'tokenMs' | 'outputTokens'>): number {
   return record.tokenMs.length > 0 ? record.outputTokens / record.tokenMs.length : 0;
 }
 
@@ -31,7 +22,7 @@ export function tokensPerChunk(record: Pick<RawRecord, 'tokenMs' | 'outputTokens
  * What a window paid for: requests that finished ok in it (and their prompt tokens), and the
  * output tokens that arrived in it (a request cut by an edge counts the tokens on each side).
  */
-export function countInWindow(records: readonly RawRecord[], span: MsSpan) {
+export function countInWindow(records: readonly RequestRecord[], span: MsWindow) {
   let requests = 0;
   let inputTokens = 0;
   let outputTokens = 0;
