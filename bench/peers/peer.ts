@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { quantileOfSorted } from '@llem/loadgen';
 
 export interface LevelFigures {
   ttftAddedP50: number;
@@ -45,13 +46,13 @@ export interface PeerClient {
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
+/** The q-quantile of a sample (loadgen's interpolation); NaN when it is empty. */
 export function quantile(values: readonly number[], q: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
+  if (values.length === 0) return Number.NaN;
+  return quantileOfSorted(
+    [...values].sort((a, b) => a - b),
+    q,
+  );
 }
 
 /**
@@ -63,6 +64,27 @@ export function scheduleErrors(got: readonly Arrival[], planMs: readonly number[
   const diffs = got.map((a, i) => a.receivedEpochMs - (planMs[i] as number));
   const base = Math.min(...diffs);
   return diffs.map((d) => d - base);
+}
+
+/**
+ * One rate's figures from its arrivals at the server: the schedule error's p50, p99 and max, and
+ * `ok` when every request arrived and succeeded (`allOk`) with the p99 within 1 ms of schedule.
+ */
+export function rateFigures(
+  rate: number,
+  got: readonly Arrival[],
+  planMs: readonly number[],
+  allOk: boolean,
+): RateFigures {
+  const errs = scheduleErrors(got, planMs);
+  const p99 = quantile(errs, 0.99);
+  return {
+    rate,
+    p50ErrMs: quantile(errs, 0.5),
+    p99ErrMs: p99,
+    maxErrMs: Math.max(...errs),
+    ok: allOk && p99 <= 1,
+  };
 }
 
 export async function arrivals(baseUrl: string): Promise<Arrival[]> {
@@ -190,16 +212,7 @@ export function findPeer(venvs: string): PeerClient | string {
       );
       const got = (await arrivals(baseUrl)).slice(before).slice(-n); // the profiling phase, after the warm-up
       const plan = Array.from({ length: n }, (_, i) => (i * 1000) / rate);
-      const errs = scheduleErrors(got, plan);
-      const p99 = quantile(errs, 0.99);
-      const allOk = got.length === n && got.every((a) => a.status === 200);
-      return {
-        rate,
-        p50ErrMs: quantile(errs, 0.5),
-        p99ErrMs: p99,
-        maxErrMs: Math.max(...errs),
-        ok: allOk && p99 <= 1,
-      };
+      return rateFigures(rate, got, plan, got.length === n && got.every((a) => a.status === 200));
     },
   };
 }

@@ -25,7 +25,7 @@ import {
   type PeerClient,
   quantile,
   type RateFigures,
-  scheduleErrors,
+  rateFigures,
 } from '../peers/peer.js';
 import type { BenchRow, BenchSuite } from '../types.js';
 
@@ -81,16 +81,8 @@ async function llemRate(baseUrl: string, rate: number): Promise<RateFigures> {
     timeoutS: 30,
   });
   const got = (await arrivals(baseUrl)).slice(before);
-  const errs = scheduleErrors(got, arrivalSchedule(mode, 7, n));
-  const p99 = quantile(errs, 0.99);
   const allOk = got.length === n && run.records.every((r) => r.status === 'ok');
-  return {
-    rate,
-    p50ErrMs: quantile(errs, 0.5),
-    p99ErrMs: p99,
-    maxErrMs: Math.max(...errs),
-    ok: allOk && p99 <= 1,
-  };
+  return rateFigures(rate, got, arrivalSchedule(mode, 7, n), allOk);
 }
 
 /** Every rate in order (both clients at the same levels, so each level compares); returns them all. */

@@ -1,19 +1,24 @@
 import type { LoadRun, MsWindow, Pct, RequestRecord } from './types.js';
 
 /**
+ * The q-quantile (0..1) of a non-empty, ascending sample by linear interpolation between closest
+ * ranks (numpy's default).
+ */
+export function quantileOfSorted(sorted: readonly number[], q: number): number {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const a = sorted[lo] as number;
+  return a + ((sorted[Math.ceil(pos)] as number) - a) * (pos - lo);
+}
+
+/**
  * Percentiles by linear interpolation between closest ranks (numpy's default), so p50 of
  * [1, 2, 3, 4] is 2.5. Every field is null when there is no sample.
  */
 export function percentiles(values: readonly number[]): Pct {
   if (values.length === 0) return { mean: null, p50: null, p90: null, p99: null, min: null, max: null, n: 0 };
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => {
-    const pos = (sorted.length - 1) * q;
-    const lo = Math.floor(pos);
-    const hi = Math.ceil(pos);
-    const a = sorted[lo] as number;
-    return a + ((sorted[hi] as number) - a) * (pos - lo);
-  };
+  const at = (q: number) => quantileOfSorted(sorted, q);
   return {
     mean: sorted.reduce((s, v) => s + v, 0) / sorted.length,
     p50: at(0.5),
