@@ -13,6 +13,7 @@ import { ExperimentResultSchema } from '@llem/core';
 import {
   buildLlem,
   createSandbox,
+  harnessPython,
   jsonLines,
   llem,
   processesMentioning,
@@ -23,20 +24,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const REQUIREMENTS = 'packages/backend-openai/test/requirements-serving.txt';
 const MAKE_MODEL = fileURLToPath(new URL('./fixtures/make_tiny_model.py', import.meta.url));
-
-function harnessPython(): string {
-  return (
-    process.env.LLEM_PYTHON ||
-    execFileSync('bash', ['packages/backend-pytorch/harness/provision.sh'], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 1_800_000,
-    })
-      .trim()
-      .split('\n')
-      .pop()!
-  );
-}
 
 let box: Sandbox;
 let python = '';

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { buildLlem, repoRoot } from '@llem/test-kit';
+import { buildLlem, harnessPython } from '@llem/test-kit';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
@@ -13,15 +12,6 @@ declare module 'vitest' {
 export default function setup(project: TestProject): void {
   // turbo: a cache hit when nothing changed (scripts/test.sh has built everything already).
   buildLlem();
-  const python =
-    process.env.LLEM_PYTHON ||
-    execFileSync('bash', ['packages/backend-pytorch/harness/provision.sh'], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 1_800_000,
-    })
-      .trim()
-      .split('\n')
-      .pop()!;
+  const python = harnessPython();
   project.provide('python', python);
 }

@@ -23,3 +23,17 @@ export function sandbox(python?: string): Sandbox {
     ...(python ? { LLEM_PYTHON: python } : {}),
   });
 }
+
+/** A fast two-experiment study (a temperature sweep) of the tiny GPT-2: no energy, no warm-up. */
+export const tinyStudy = (name: string, extra = '') => `name: ${name}
+model: builtin:tiny-gpt2
+launch: local
+precision: fp32
+n: 2
+max_output_tokens: 4
+baseline: {enabled: false}
+warmup: {enabled: false}
+energy: {enabled: false}
+sweep:
+  decoder.temperature: [0.5, 1.0]
+${extra}`;

@@ -2,20 +2,16 @@ import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, inject, it } from 'vitest';
-import { filesUnder, finished, jsonLines, llem, processesMentioning, sandbox, startLlem } from './llem.js';
-
-const tinyStudy = (name: string, extra = '') => `name: ${name}
-model: builtin:tiny-gpt2
-launch: local
-precision: fp32
-n: 2
-max_output_tokens: 4
-baseline: {enabled: false}
-warmup: {enabled: false}
-energy: {enabled: false}
-sweep:
-  decoder.temperature: [0.5, 1.0]
-${extra}`;
+import {
+  filesUnder,
+  finished,
+  jsonLines,
+  llem,
+  processesMentioning,
+  sandbox,
+  startLlem,
+  tinyStudy,
+} from './llem.js';
 
 describe('reused runs into a new results directory', () => {
   it('copies the reused results there, with the study tables, and says so', async () => {

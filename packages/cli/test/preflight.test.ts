@@ -1,21 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { filesUnder, jsonLines, type LlemResult, llem, sandbox } from './llem.js';
+import { filesUnder, jsonLines, type LlemResult, llem, sandbox, tinyStudy } from './llem.js';
 
 /** Two experiments (a sweep): a problem they share must still be reported once. */
-const study = (extra = '') => `name: pre
-model: builtin:tiny-gpt2
-launch: local
-precision: fp32
-n: 2
-max_output_tokens: 4
-baseline: {enabled: false}
-warmup: {enabled: false}
-energy: {enabled: false}
-sweep:
-  decoder.temperature: [0.5, 1.0]
-${extra}`;
+const study = (extra = '') => tinyStudy('pre', extra);
 
 /** Exit 2 before anything started: `error:` lines naming the setting, no stack, nothing stored. */
 function expectStopped(r: LlemResult, box: ReturnType<typeof sandbox>): string[] {

@@ -1,25 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tinyPytorchYaml } from '@llem/test-kit';
 import { describe, expect, inject, it } from 'vitest';
 import { finished, jsonLines, llem, processesMentioning, sandbox, startLlem } from './llem.js';
 
 /** A smaller quickstart: 2 experiments x 1 cycle of the seeded tiny GPT-2 on the CPU. */
-const study = `name: mini
-model: builtin:tiny-gpt2
-backend: pytorch
-launch: local
-precision: fp32
-n: 4
-dataset: { source: synthetic, input_len: 16 }
-max_input_tokens: 32
-max_output_tokens: 8
-decoder: { preset: deterministic }
-warmup: { n_warmup: 1 }
-baseline: { enabled: false }
-energy: { cpu_tdp_watts: 65, min_window_seconds: 0 }
-sweep:
-  pytorch.batch_size: [1, 2]
-`;
+const study = tinyPytorchYaml('name: mini\nlaunch: local\nsweep:\n  pytorch.batch_size: [1, 2]\n');
 
 interface StateRecord {
   experimentId: string;

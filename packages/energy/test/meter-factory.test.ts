@@ -2,34 +2,17 @@
  * createEnergyMeterFactory: a meter per experiment (energy section + GPU set), on the fake
  * libnvidia-ml.so.1 through the real koffi binding and a fake /proc for the CPU estimate.
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { EnergyConfigSchema, type EnergyMeter, type ExperimentConfigBase } from '@llem/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ClosableEnergyMeterFactory, createEnergyMeterFactory } from '../src/meter-factory.js';
 import { SAMPLER_NAMES } from '../src/samplers.js';
-import { compileFakeNvml, fakeNvmlInits, writeFakeNvmlScript } from './fixtures/fake-nvml.js';
+import { fakeNvmlInits, fakeTwoGpuMachine } from './fixtures/fake-nvml.js';
 
-let dir = '';
 let nvmlLibrary = '';
 let procRoot = '';
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'llem-meter-factory-'));
-  nvmlLibrary = await compileFakeNvml(dir);
-  const scriptPath = join(dir, 'script.txt');
-  await writeFakeNvmlScript(scriptPath, {
-    devices: [
-      { name: 'Fake-H100', uuid: 'GPU-aaaa', powerW: 300 },
-      { name: 'Fake-A100', uuid: 'GPU-bbbb', powerW: 200 },
-    ],
-  });
-  process.env.FAKE_NVML_SCRIPT = scriptPath; // read by the C fake at nvmlInit_v2
-  procRoot = join(dir, 'proc');
-  await mkdir(procRoot);
-  await writeFile(join(procRoot, 'stat'), 'cpu  100 0 0 100 0 0 0 0 0 0\n');
-  await writeFile(join(procRoot, 'cpuinfo'), 'model name\t: Mystery CPU\nphysical id\t: 0\n');
+  ({ nvmlLibrary, procRoot } = await fakeTwoGpuMachine('llem-meter-factory-'));
 });
 
 const factories: ClosableEnergyMeterFactory[] = [];

@@ -4,8 +4,7 @@
  * plugin module, real workload processes under runner-node, the fs store, and the meter factory
  * on the fake libnvidia-ml.so.1 (real koffi binding) with a fake /proc for the CPU estimate.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ExperimentResult, ExperimentResultSchema, PluginRegistry } from '@llem/core';
@@ -14,7 +13,7 @@ import { ProcessGroupRunner } from '@llem/runner-node';
 import { createFsStateStore } from '@llem/state-fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnergyMeterFactory } from '../src/meter-factory.js';
-import { compileFakeNvml, fakeNvmlInits, writeFakeNvmlScript } from './fixtures/fake-nvml.js';
+import { fakeNvmlInits, fakeTwoGpuMachine } from './fixtures/fake-nvml.js';
 
 /** The echo example backend, as a user's `plugins:` entry would name it. */
 const ECHO_PLUGIN = fileURLToPath(new URL('../../../examples/plugin-echo/src/index.ts', import.meta.url));
@@ -24,20 +23,7 @@ let nvmlLibrary = '';
 let procRoot = '';
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'llem-study-meters-'));
-  nvmlLibrary = await compileFakeNvml(dir);
-  const scriptPath = join(dir, 'script.txt');
-  await writeFakeNvmlScript(scriptPath, {
-    devices: [
-      { name: 'Fake-H100', uuid: 'GPU-aaaa', powerW: 300 },
-      { name: 'Fake-A100', uuid: 'GPU-bbbb', powerW: 200 },
-    ],
-  });
-  process.env.FAKE_NVML_SCRIPT = scriptPath; // read by the C fake at nvmlInit_v2
-  procRoot = join(dir, 'proc');
-  await mkdir(procRoot);
-  await writeFile(join(procRoot, 'stat'), 'cpu  100 0 0 100 0 0 0 0 0 0\n');
-  await writeFile(join(procRoot, 'cpuinfo'), 'model name\t: Mystery CPU\nphysical id\t: 0\n');
+  ({ dir, nvmlLibrary, procRoot } = await fakeTwoGpuMachine('llem-study-meters-'));
 });
 
 afterAll(async () => {

@@ -40,6 +40,44 @@ export function buildLlem(extraPackages: readonly string[] = []): void {
   );
 }
 
+/**
+ * The harness venv's python for tests that run the pytorch harness: LLEM_PYTHON when set (scripts/test.sh
+ * provisions the venv and exports it), else the one harness/provision.sh makes or finds (its last line).
+ */
+export function harnessPython(): string {
+  return (
+    process.env.LLEM_PYTHON ||
+    execFileSync('bash', ['packages/backend-pytorch/harness/provision.sh'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 1_800_000,
+    })
+      .trim()
+      .split('\n')
+      .pop()!
+  );
+}
+
+/**
+ * The quickstart made small for tests: the seeded tiny GPT-2 on the CPU, 4 prompts of 16 tokens,
+ * 8 tokens out, energy estimated from a 65 W TDP. `extra` YAML lines (a launch mode, a name, a
+ * sweep) are appended.
+ */
+export function tinyPytorchYaml(extra = ''): string {
+  return `model: builtin:tiny-gpt2
+backend: pytorch
+precision: fp32
+n: 4
+dataset: { source: synthetic, input_len: 16 }
+max_input_tokens: 32
+max_output_tokens: 8
+decoder: { preset: deterministic }
+warmup: { n_warmup: 1 }
+baseline: { enabled: false }
+energy: { cpu_tdp_watts: 65, min_window_seconds: 0 }
+${extra}`;
+}
+
 export interface Sandbox {
   dir: string;
   env: NodeJS.ProcessEnv;

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSandbox, filesUnder } from '@llem/test-kit';
+import { createSandbox, filesUnder, tinyPytorchYaml } from '@llem/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BACKEND_DIR,
@@ -148,22 +148,7 @@ RUN --mount=type=secret,id=ca-bundle,required=false \\
       LLEM_DOCKER_GPUS: 'none',
     });
     try {
-      const path = box.write(
-        'quickstart.yaml',
-        `model: builtin:tiny-gpt2
-backend: pytorch
-launch: docker
-precision: fp32
-n: 4
-dataset: { source: synthetic, input_len: 16 }
-max_input_tokens: 32
-max_output_tokens: 8
-decoder: { preset: deterministic }
-warmup: { n_warmup: 1 }
-baseline: { enabled: false }
-energy: { cpu_tdp_watts: 65, min_window_seconds: 0 }
-`,
-      );
+      const path = box.write('quickstart.yaml', tinyPytorchYaml('launch: docker\n'));
       const r = await llem(['run', path], box.env);
       expect(r.code, r.stderr).toBe(0);
       const resultFile = filesUnder(box.resultsDir).find((file) => file.endsWith('result.json'))!;

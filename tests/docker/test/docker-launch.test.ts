@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { classifyDockerFailure } from '@llem/backend-pytorch';
+import { tinyPytorchYaml } from '@llem/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   allText,
@@ -25,20 +26,7 @@ import {
 const setup = dockerSetup();
 
 /** The quickstart's experiment, one run: the seeded tiny GPT-2 on the CPU. */
-function experiment(extra = ''): string {
-  return `model: builtin:tiny-gpt2
-backend: pytorch
-precision: fp32
-n: 4
-dataset: { source: synthetic, input_len: 16 }
-max_input_tokens: 32
-max_output_tokens: 8
-decoder: { preset: deterministic }
-warmup: { n_warmup: 1 }
-baseline: { enabled: false }
-energy: { cpu_tdp_watts: 65, min_window_seconds: 0 }
-${extra}`;
-}
+const experiment = tinyPytorchYaml;
 
 /**
  * Long enough to be caught running: many prompts, many new tokens. `n` differs per test, so each

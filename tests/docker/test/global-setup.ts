@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { buildLlem, repoRoot } from '@llem/test-kit';
+import { buildLlem, harnessPython } from '@llem/test-kit';
 import type { TestProject } from 'vitest/node';
 import { buildImage, ensureBaseImage, type PrivateDockerd, startPrivateDockerd } from './dockerd.js';
 
@@ -35,16 +35,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // The real Dockerfile and build context; PYTHON_PACKAGES=base keeps the base's packages, and
     // the tests mount the harness venv's torch + transformers read-only (a 7 GB copy otherwise).
     buildImage(daemon, TEST_IMAGE, { BASE_IMAGE: base, PYTHON_PACKAGES: 'base' });
-    const python =
-      process.env.LLEM_PYTHON ||
-      execFileSync('bash', ['packages/backend-pytorch/harness/provision.sh'], {
-        cwd: repoRoot,
-        encoding: 'utf8',
-        timeout: 1_800_000,
-      })
-        .trim()
-        .split('\n')
-        .pop()!;
+    const python = harnessPython();
     const sitePackages = execFileSync(
       python,
       ['-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
